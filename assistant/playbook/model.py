@@ -1,0 +1,121 @@
+"""The typed playbook: what the loader produces and the runner consumes.
+
+Durations are float seconds. Every step keeps its source position so errors and
+reports can point at `file:line:col`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OUTCOMES_RETRYABLE_BY_DEFAULT = ("busy", "rate_limited", "timeout")
+
+
+@dataclass(frozen=True)
+class Pos:
+    """A place in a YAML file, 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """Exponential backoff: initial * factor**k, capped, with +/- jitter (a fraction)."""
+
+    initial: float = 5.0
+    factor: float = 2.0
+    cap: float = 60.0
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how often to try again. Waits are nominal seconds."""
+
+    when: tuple[str, ...] = OUTCOMES_RETRYABLE_BY_DEFAULT
+    schedule: tuple[float, ...] = (5.0, 10.0, 30.0)
+    exponential: Exponential | None = None
+    max_attempts: int | None = None  # total attempts, first included
+    budget: float | None = None  # total nominal seconds for all attempts and waits
+    retry_after: bool = True  # honour a server's Retry-After over the schedule
+
+
+@dataclass
+class Step:
+    """One step of a playbook, or a `retry` block holding steps."""
+
+    kind: str
+    params: dict[str, Any]
+    pos: Pos
+    retry: RetryPolicy | None = None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def is_block(self) -> bool:
+        return self.kind == "retry"
+
+
+@dataclass
+class BrowserSpec:
+    """How to run the browser for this playbook."""
+
+    headless: bool = True
+    profile: str = "clean"
+    locale: str | None = None
+    viewport: tuple[int, int] | None = None
+
+
+@dataclass
+class StreamSpec:
+    """Where the chat's reply stream comes from (URL path substrings) and its kind."""
+
+    paths: tuple[str, ...] = ()
+    kind: str = "sse"
+
+
+@dataclass
+class ApiSpec:
+    """An OpenAI-compatible API for the same provider."""
+
+    base: str
+    key_env: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class SiteProfile:
+    """A web chat: URL, selectors, the texts it shows when busy, status page and API."""
+
+    name: str
+    url: str
+    path: Path | None = None
+    # Playwright selectors, alternatives in order: composer, send, reply, new_chat,
+    # retry_button, error_row, toast, alert. `reply`, `error_row`, `toast` and `alert`
+    # must be CSS (they are also watched from inside the page).
+    selectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Exact texts by outcome: busy, rate_limited, error.
+    busy_texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stream: StreamSpec = field(default_factory=StreamSpec)
+    status_page: tuple[str, ...] = ()
+    api: ApiSpec | None = None
+    features: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class Playbook:
+    """A validated playbook, ready to run."""
+
+    name: str
+    path: Path | None
+    site: SiteProfile
+    browser: BrowserSpec
+    vars: dict[str, str]
+    steps: list[Step]
+    source: str = ""
