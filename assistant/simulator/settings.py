@@ -1,0 +1,88 @@
+"""The simulator's knobs: which fault to play, how the page shows it, and how fast.
+
+Settings are validated once, here, so a typo in a test or on the command line fails
+loudly with the list of valid values instead of silently serving a healthy chat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCENARIOS: dict[str, str] = {
+    "healthy": "every send answers",
+    "busy-twice": "the first two completion requests are busy, then every send answers",
+    "always-busy": "every completion is busy (heartbeats, then an error hint)",
+    "http-503": "the completion endpoint answers HTTP 503 with the busy text",
+    "rate-limit": "the completion endpoint answers HTTP 429 with Retry-After (unless retry_after is empty)",
+    "stream-stall": "heartbeats, then the stream closes with no data and no hint",
+    "stream-truncated": "the answer starts streaming, then the stream closes before it finishes",
+    "long-chat-busy": "each conversation answers twice, then is busy until a new chat is started",
+}
+
+BUSY_FORMS = ("inline", "row", "toast")
+LANGS = ("en", "zh")
+
+# Statuspage indicator -> (page description, status of every component), as Atlassian
+# Statuspage words them.
+STATUS_LEVELS: dict[str, tuple[str, str]] = {
+    "none": ("All Systems Operational", "operational"),
+    "minor": ("Partially Degraded Service", "degraded_performance"),
+    "major": ("Partial System Outage", "partial_outage"),
+    "critical": ("Major System Outage", "major_outage"),
+}
+
+# How many turns `busy-twice` fails and how many answers `long-chat-busy` allows per chat.
+BUSY_TWICE_COUNT = 2
+LONG_CHAT_ANSWERS = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One run's settings. Build with `Settings.make(**kw)` to validate; copy with `replace`."""
+
+    scenario: str = "healthy"
+    busy_form: str = "inline"
+    lang: str = "en"
+    heartbeats: int = 3
+    heartbeat_interval: float = 0.05
+    chunk_delay: float = 0.01
+    # A string because the real header is one; None or "" leaves the header out.
+    retry_after: str | None = "7"
+    status: str = "none"
+
+    @classmethod
+    def make(cls, base: Settings | None = None, **changes) -> Settings:
+        """Validate `changes` on top of `base` (default: the defaults) and return new settings."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown simulator setting(s) {', '.join(unknown)}; valid settings: {', '.join(names)}"
+            )
+        settings = dataclasses.replace(base or cls(), **changes)
+        settings._validate()
+        return settings
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def _validate(self) -> None:
+        _one_of("scenario", self.scenario, SCENARIOS)
+        _one_of("busy form", self.busy_form, BUSY_FORMS)
+        _one_of("language", self.lang, LANGS)
+        _one_of("status indicator", self.status, STATUS_LEVELS)
+        if not isinstance(self.heartbeats, int) or self.heartbeats < 0:
+            raise ValueError(f"heartbeats must be a whole number >= 0, not {self.heartbeats!r}")
+        for name in ("heartbeat_interval", "chunk_delay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+        if self.retry_after is not None and not isinstance(self.retry_after, str):
+            # Accept 7 as well as "7": frozen, so set through object.__setattr__.
+            object.__setattr__(self, "retry_after", str(self.retry_after))
+
+
+def _one_of(what: str, value, valid) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")

@@ -1,0 +1,137 @@
+"""The web chat: the page itself and the two endpoints its script calls.
+
+The page is rendered per request from `page.html` so it carries the current language;
+the busy form is fixed when the page loads, like a deployed front end (reload after
+`configure(busy_form=...)`). The stream imitates DeepSeek's SSE: `ready`, `data:` patches,
+`finish`, `close`, or for a busy turn bare `: ` heartbeats, an error `hint` and a
+`close` that asks for a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import uuid
+from pathlib import Path
+from string import Template
+
+from aiohttp import web
+
+from assistant.simulator import texts, wire
+from assistant.simulator.state import BUSY, HTTP_503, RATE_LIMIT, STALL, TRUNCATED, State
+
+STATE = web.AppKey("state", State)
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+_PAGE = Template((HERE / "page.html").read_text(encoding="utf-8"))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", page)
+    app.router.add_get("/a/chat/s/{chat_id}", page)
+    app.router.add_post("/api/v0/chat_session/create", create_session)
+    app.router.add_post("/api/v0/chat/completion", completion)
+    app.router.add_static("/static/", STATIC_DIR)
+
+
+async def page(request: web.Request) -> web.Response:
+    s = request.app[STATE].settings
+    lang = s.lang
+    config = {
+        "lang": lang,
+        "busyForm": s.busy_form,
+        "texts": {
+            "busy": texts.busy_text(s.busy_form, lang),
+            "rateLimit": texts.RATE_LIMIT[lang],
+            "errorGeneric": texts.ERROR_GENERIC[lang],
+            "retry": texts.RETRY_LABEL[lang],
+        },
+        "toastMs": 3000,
+    }
+    # "<" escaped so no text can close the <script> element it sits in.
+    config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    body = _PAGE.substitute(
+        lang=lang,
+        placeholder=html.escape(texts.PLACEHOLDER[lang]),
+        new_chat=html.escape(texts.NEW_CHAT[lang]),
+        send_label=html.escape(texts.SEND_LABEL),
+        upload_label=html.escape(texts.UPLOAD_LABEL),
+        config_json=config_json,
+    )
+    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def create_session(request: web.Request) -> web.Response:
+    return wire.json_response(wire.biz({"id": str(uuid.uuid4())}))
+
+
+async def completion(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    prompt = str(body.get("prompt") or "")
+    turn = request.app[STATE].web_turn(str(body.get("chat_session_id") or ""))
+    s = turn.settings
+
+    if turn.outcome == HTTP_503:
+        msg = texts.busy_text(s.busy_form, s.lang)
+        return wire.json_response({"code": 503, "msg": msg, "data": None}, status=503)
+    if turn.outcome == RATE_LIMIT:
+        headers = {"Retry-After": s.retry_after} if s.retry_after else None
+        body = {"code": 429, "msg": texts.RATE_LIMIT[s.lang], "data": None}
+        return wire.json_response(body, status=429, headers=headers)
+
+    stream = await wire.open_stream(request)
+    try:
+        if turn.outcome in (BUSY, STALL):
+            await _heartbeats(stream, s.heartbeats, s.heartbeat_interval)
+            if turn.outcome == BUSY:
+                await stream.write(wire.sse(_busy_hint(s), event="hint"))
+                await stream.write(wire.sse(_close("retry"), event="close"))
+            # STALL: nothing more; the stream just ends.
+        else:
+            ids = {
+                "request_message_id": 2 * turn.turn_in_chat - 1,
+                "response_message_id": 2 * turn.turn_in_chat,
+            }
+            await stream.write(wire.sse(ids, event="ready"))
+            parts = wire.chunks(wire.answer_for(prompt))
+            if turn.outcome == TRUNCATED:
+                parts = parts[: max(1, len(parts) // 2)]
+            for part in parts:
+                await stream.write(wire.sse({"v": part}))
+                await asyncio.sleep(s.chunk_delay)
+            if turn.outcome != TRUNCATED:
+                await stream.write(wire.sse({}, event="finish"))
+                await stream.write(wire.sse(_close("none"), event="close"))
+        await stream.write_eof()
+    except ConnectionResetError:
+        pass  # the page went away (new chat, navigation): nothing left to tell it
+    return stream
+
+
+async def _heartbeats(stream: web.StreamResponse, count: int, interval: float) -> None:
+    for _ in range(count):
+        await stream.write(wire.sse_comment())
+        await asyncio.sleep(interval)
+
+
+def _busy_hint(s) -> dict:
+    return {
+        "type": "error",
+        "content": texts.busy_text(s.busy_form, s.lang),
+        "clear_response": True,
+        "finish_reason": "generation_timeout",
+    }
+
+
+def _close(click_behavior: str) -> dict:
+    return {"click_behavior": click_behavior, "auto_resume": False}
+
+
+async def _json_body(request: web.Request) -> dict:
+    """The request's JSON object, or {} when it is missing or malformed (the page never sends that)."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}

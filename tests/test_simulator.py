@@ -1,0 +1,496 @@
+"""The simulator's wire formats, counters and errors, over real HTTP (no browser).
+
+One simulator serves the whole module; each test reconfigures it, which also resets
+the counters, so tests stay independent and the suite runs in about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from assistant.errors import EnvironmentProblem
+from assistant.simulator import BUSY_FORMS, LANGS, SCENARIOS, Simulator, serve, texts
+from assistant.simulator.settings import Settings
+from assistant.simulator.wire import answer_for
+
+FAST = {"heartbeats": 2, "heartbeat_interval": 0.005, "chunk_delay": 0.0}
+AUTH = {"Authorization": "Bearer sk-test"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Simulator(**FAST) as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(server):
+    """The module's simulator, back to default settings (fast) with zeroed counters."""
+    return server.configure(**{**Settings().as_dict(), **FAST})
+
+
+# -- HTTP helpers ---------------------------------------------------------------------
+
+
+def request(sim, path, body=None, headers=None, method=None):
+    """(status, headers, body text) for one request; HTTP errors are answers too."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        sim.url + path,
+        data=data,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method=method or ("POST" if data is not None else "GET"),
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.headers, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read().decode()
+
+
+def complete(sim, prompt="hello", chat="chat-1"):
+    body = {"chat_session_id": chat, "prompt": prompt, "parent_message_id": None}
+    return request(sim, "/api/v0/chat/completion", body)
+
+
+def frames(text):
+    """SSE text -> list of (event, data) with data JSON-decoded; heartbeats as ("heartbeat", None)."""
+    out = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        if block == ": " or block.startswith(":"):
+            out.append(("heartbeat", None))
+            continue
+        event, data = "message", None
+        for line in block.split("\n"):
+            field, _, value = line.partition(": ")
+            if field == "event":
+                event = value
+            elif field == "data":
+                data = value if value == "[DONE]" else json.loads(value)
+        out.append((event, data))
+    return out
+
+
+def reply_text(parsed):
+    return "".join(d["v"] for e, d in parsed if e == "message")
+
+
+# -- web completion endpoint ----------------------------------------------------------
+
+
+def test_healthy_turn_streams_ready_chunks_finish_close(sim):
+    status, headers, text = complete(sim, "Echo: hello, streaming world")
+    assert status == 200
+    assert headers["Content-Type"] == "text/event-stream"
+    parsed = frames(text)
+    assert parsed[0] == ("ready", {"request_message_id": 1, "response_message_id": 2})
+    chunks = [d["v"] for e, d in parsed if e == "message"]
+    assert len(chunks) > 3 and all(0 < len(c) <= 4 for c in chunks)
+    assert "".join(chunks) == "hello, streaming world"
+    assert parsed[-2:] == [
+        ("finish", {}),
+        ("close", {"click_behavior": "none", "auto_resume": False}),
+    ]
+
+
+BUSY_CASES = [
+    pytest.param(
+        form,
+        lang,
+        (texts.BUSY_INLINE if form == "inline" else texts.BUSY_ROW)[lang],
+        id=f"{form}-{lang}",
+    )
+    for form in BUSY_FORMS
+    for lang in LANGS
+]
+
+
+@pytest.mark.parametrize("form, lang, text", BUSY_CASES)
+def test_busy_turn_is_heartbeats_then_error_hint(sim, form, lang, text):
+    sim.configure(scenario="always-busy", busy_form=form, lang=lang, heartbeats=3)
+    status, _, body = complete(sim)
+    assert status == 200
+    assert body.startswith(": \n\n: \n\n: \n\nevent: hint\n")
+    assert frames(body) == [("heartbeat", None)] * 3 + [
+        (
+            "hint",
+            {
+                "type": "error",
+                "content": text,
+                "clear_response": True,
+                "finish_reason": "generation_timeout",
+            },
+        ),
+        ("close", {"click_behavior": "retry", "auto_resume": False}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "scenario, expected",
+    [
+        pytest.param("stream-stall", [("heartbeat", None)] * 2, id="stall-heartbeats-only"),
+        pytest.param("healthy", None, id="healthy-finishes"),
+    ],
+)
+def test_stream_stall_closes_without_data_or_hint(sim, scenario, expected):
+    sim.configure(scenario=scenario)
+    _, _, body = complete(sim)
+    if expected is None:
+        assert frames(body)[-2][0] == "finish"
+    else:
+        assert frames(body) == expected
+
+
+def test_stream_truncated_sends_part_of_the_answer_and_no_finish(sim):
+    sim.configure(scenario="stream-truncated")
+    parsed = frames(complete(sim, "Echo: " + "x" * 40)[2])
+    assert parsed[0][0] == "ready"
+    assert 0 < len(reply_text(parsed)) < 40
+    assert all(e in ("ready", "message") for e, _ in parsed)
+
+
+def test_busy_twice_fails_exactly_twice(sim):
+    sim.configure(scenario="busy-twice")
+    outcomes = [frames(complete(sim, "single word: pong")[2])[-2][0] for _ in range(4)]
+    assert outcomes == ["hint", "hint", "finish", "finish"]
+    assert sim.completions == 4
+
+
+def test_long_chat_busy_is_fixed_by_a_new_chat(sim):
+    sim.configure(scenario="long-chat-busy")
+    first_chat = [frames(complete(sim, chat="a")[2])[-2][0] for _ in range(3)]
+    assert first_chat == ["finish", "finish", "hint"]
+    assert frames(complete(sim, chat="b")[2])[-2][0] == "finish"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    "form, busy",
+    [
+        pytest.param("inline", texts.BUSY_INLINE, id="inline"),
+        pytest.param("row", texts.BUSY_ROW, id="row"),
+    ],
+)
+def test_http_503_body_carries_the_busy_text(sim, form, busy, lang):
+    sim.configure(scenario="http-503", busy_form=form, lang=lang)
+    status, headers, body = complete(sim)
+    assert status == 503
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"code": 503, "msg": busy[lang], "data": None}
+
+
+@pytest.mark.parametrize(
+    "retry_after, header",
+    [
+        pytest.param("7", "7", id="default"),
+        pytest.param(30, "30", id="int-setting"),
+        pytest.param(None, None, id="no-header"),
+    ],
+)
+def test_rate_limit_is_429_with_retry_after(sim, retry_after, header):
+    sim.configure(scenario="rate-limit", lang="zh", retry_after=retry_after)
+    status, headers, body = complete(sim)
+    assert status == 429
+    assert headers.get("Retry-After") == header
+    assert json.loads(body) == {"code": 429, "msg": texts.RATE_LIMIT["zh"], "data": None}
+
+
+@pytest.mark.parametrize(
+    "prompt, answer",
+    [
+        pytest.param("Echo: a  b ", "a  b ", id="echo-verbatim"),
+        pytest.param("Reply with the single word: pong", "pong", id="single-word"),
+        pytest.param("Reply with the single word: pong.", "pong", id="single-word-punct"),
+        pytest.param("请只回复 single word: 你好。", "你好", id="single-word-fullwidth"),
+        pytest.param("hi there", texts.DEFAULT_ANSWER_PREFIX + "hi there", id="default"),
+    ],
+)
+def test_answer_text(prompt, answer):
+    assert answer_for(prompt) == answer
+
+
+def test_create_session_returns_a_uuid_in_the_biz_envelope(sim):
+    status, _, body = request(sim, "/api/v0/chat_session/create", {})
+    data = json.loads(body)
+    assert status == 200
+    assert {k: data[k] for k in ("code", "msg")} == {"code": 0, "msg": ""}
+    assert data["data"]["biz_code"] == 0
+    uuid.UUID(data["data"]["biz_data"]["id"], version=4)
+
+
+# -- OpenAI-compatible API ------------------------------------------------------------
+
+CHAT = {"model": "deepseek-chat", "messages": [{"role": "user", "content": "single word: pong"}]}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="missing"),
+        pytest.param({"Authorization": "Bearer "}, id="empty"),
+        pytest.param({"Authorization": "sk-test"}, id="not-bearer"),
+    ],
+)
+def test_api_without_a_key_is_401(sim, headers):
+    status, _, body = request(sim, "/v1/chat/completions", CHAT, headers)
+    assert status == 401
+    assert json.loads(body) == {
+        "error": {
+            "message": "Authentication Fails (no such user)",
+            "type": "authentication_error",
+            "param": None,
+            "code": "invalid_request_error",
+        }
+    }
+
+
+def test_api_models(sim):
+    status, _, body = request(sim, "/v1/models", headers=AUTH)
+    data = json.loads(body)
+    assert status == 200 and data["object"] == "list"
+    assert [m["id"] for m in data["data"]] == ["deepseek-chat", "deepseek-reasoner"]
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "stream-stall", "long-chat-busy"])
+def test_api_completion_answers(sim, scenario):
+    sim.configure(scenario=scenario)
+    status, _, body = request(sim, "/v1/chat/completions", CHAT, AUTH)
+    data = json.loads(body)
+    assert status == 200
+    assert data["object"] == "chat.completion" and data["model"] == "deepseek-chat"
+    assert data["choices"][0]["message"] == {"role": "assistant", "content": "pong"}
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert set(data["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+
+
+def test_api_stream_ends_with_done(sim):
+    status, headers, body = request(sim, "/v1/chat/completions", {**CHAT, "stream": True}, AUTH)
+    parsed = frames(body)
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    assert parsed[-1] == ("message", "[DONE]")
+    chunks = [d for _, d in parsed[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "pong"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_api_stream_stall_sends_keep_alives_and_no_done(sim):
+    sim.configure(scenario="stream-stall")
+    _, _, body = request(sim, "/v1/chat/completions", {**CHAT, "stream": True}, AUTH)
+    assert body == ": keep-alive\n\n" * 2
+
+
+OVERLOADED = {
+    "error": {
+        "message": "Server Overloaded",
+        "type": "server_error",
+        "param": None,
+        "code": "server_overloaded",
+    }
+}
+RATE_LIMITED = {
+    "error": {
+        "message": "Rate Limit Reached",
+        "type": "rate_limit_error",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "scenario, status, error, retry_after",
+    [
+        pytest.param("always-busy", 503, OVERLOADED, None, id="always-busy"),
+        pytest.param("http-503", 503, OVERLOADED, None, id="http-503"),
+        pytest.param("busy-twice", 503, OVERLOADED, None, id="busy-twice-first"),
+        pytest.param("rate-limit", 429, RATE_LIMITED, "7", id="rate-limit"),
+    ],
+)
+def test_api_errors_are_openai_shaped(sim, scenario, status, error, retry_after):
+    sim.configure(scenario=scenario)
+    got, headers, body = request(sim, "/v1/chat/completions", CHAT, AUTH)
+    assert (got, json.loads(body)) == (status, error)
+    assert headers.get("Retry-After") == retry_after
+
+
+def test_api_busy_counter_is_separate_from_the_web_counter(sim):
+    sim.configure(scenario="busy-twice")
+    codes = [request(sim, "/v1/chat/completions", CHAT, AUTH)[0] for _ in range(3)]
+    assert codes == [503, 503, 200]
+    assert (sim.api_completions, sim.completions) == (3, 0)
+    # The web still has its own two busy turns to give.
+    assert frames(complete(sim)[2])[-2][0] == "hint"
+
+
+def test_api_rejects_malformed_requests(sim):
+    status, _, body = request(sim, "/v1/chat/completions", {"model": "deepseek-chat"}, AUTH)
+    assert status == 400 and json.loads(body)["error"]["message"] == "Invalid Format"
+
+
+# -- status page ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "level, description, component_status, incidents",
+    [
+        pytest.param("none", "All Systems Operational", "operational", 0, id="none"),
+        pytest.param("minor", "Partially Degraded Service", "degraded_performance", 1, id="minor"),
+        pytest.param("major", "Partial System Outage", "partial_outage", 1, id="major"),
+        pytest.param("critical", "Major System Outage", "major_outage", 1, id="critical"),
+    ],
+)
+def test_status_page(sim, level, description, component_status, incidents):
+    sim.configure(status=level)
+    status = json.loads(request(sim, "/api/v2/status.json")[2])
+    summary = json.loads(request(sim, "/api/v2/summary.json")[2])
+    for doc in (status, summary):
+        assert doc["status"] == {"indicator": level, "description": description}
+        assert doc["page"]["name"] == "Simulated Chat Service"
+        assert doc["page"]["time_zone"] == "Asia/Shanghai"
+        assert doc["page"]["url"] == sim.url
+        assert set(doc["page"]) == {"id", "name", "url", "time_zone", "updated_at"}
+    assert [(c["name"], c["status"]) for c in summary["components"]] == [
+        ("API 服务 (API Service)", component_status),
+        ("网页对话服务 (Web Chat Service)", component_status),
+    ]
+    assert len(summary["incidents"]) == incidents
+    assert summary["scheduled_maintenances"] == []
+
+
+def test_busy_scenarios_keep_the_status_page_green(sim):
+    sim.configure(scenario="always-busy")
+    assert json.loads(request(sim, "/api/v2/status.json")[2])["status"]["indicator"] == "none"
+
+
+# -- settings, control endpoints, lifecycle -------------------------------------------
+
+
+def test_configure_resets_counters(sim):
+    sim.configure(scenario="busy-twice")
+    complete(sim)
+    request(sim, "/v1/chat/completions", CHAT, AUTH)
+    assert (sim.completions, sim.api_completions) == (1, 1)
+    sim.configure(scenario="busy-twice")
+    assert (sim.completions, sim.api_completions) == (0, 0)
+    assert frames(complete(sim)[2])[-2][0] == "hint"  # busy-twice starts over
+
+
+def test_control_endpoints(sim):
+    status, _, body = request(sim, "/__sim/config", {"scenario": "always-busy", "lang": "zh"})
+    assert status == 200
+    state = json.loads(body)
+    assert state["settings"]["scenario"] == "always-busy" and state["settings"]["lang"] == "zh"
+    complete(sim)
+    state = json.loads(request(sim, "/__sim/state")[2])
+    assert state["counters"]["completions"] == 1 == sim.completions
+    status, _, body = request(sim, "/__sim/config", {"scenario": "nope"})
+    assert status == 400 and "healthy" in json.loads(body)["error"]
+    assert sim.settings.scenario == "always-busy"  # a bad change changes nothing
+
+
+@pytest.mark.parametrize(
+    "kwargs, listed",
+    [
+        pytest.param({"scenario": "sometimes-busy"}, list(SCENARIOS), id="scenario"),
+        pytest.param({"busy_form": "banner"}, list(BUSY_FORMS), id="busy-form"),
+        pytest.param({"lang": "fr"}, list(LANGS), id="lang"),
+        pytest.param({"status": "amber"}, ["none", "minor", "major", "critical"], id="status"),
+        pytest.param({"colour": "red"}, ["scenario", "busy_form", "lang"], id="unknown-setting"),
+    ],
+)
+def test_bad_settings_are_value_errors_listing_the_valid_ones(kwargs, listed):
+    with pytest.raises(ValueError) as info:
+        Simulator(**kwargs)
+    assert all(name in str(info.value) for name in listed)
+
+
+def test_configure_rejects_bad_settings(sim):
+    with pytest.raises(ValueError, match="always-busy"):
+        sim.configure(scenario="busy-forever")
+
+
+def test_port_taken_is_an_environment_problem():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(EnvironmentProblem) as info:
+            Simulator(port=port).start()
+    assert str(port) in info.value.message and "--port" in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_non_loopback_host_is_refused():
+    with pytest.raises(ValueError, match="loopback"):
+        Simulator(host="0.0.0.0")
+
+
+def test_stop_is_idempotent_and_url_needs_start():
+    sim = Simulator()
+    with pytest.raises(RuntimeError):
+        sim.url  # noqa: B018
+    sim.start()
+    assert sim.start() is sim  # a second start is a no-op
+    sim.stop()
+    sim.stop()
+
+
+def test_serve_runs_in_the_callers_loop_until_cancelled():
+    async def main():
+        ready = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            serve("127.0.0.1", 0, on_ready=ready.set_result, scenario="http-503")
+        )
+        url = await asyncio.wait_for(ready, 5)
+        status = await asyncio.to_thread(_status_of, url + "/api/v0/chat/completion")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return status
+
+    assert asyncio.run(main()) == 503
+
+
+def _status_of(url):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=5).status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+# -- the page -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path", ["/", f"/a/chat/s/{uuid.uuid4()}"])
+def test_page_carries_the_language(sim, lang, path):
+    sim.configure(lang=lang)
+    status, headers, html = request(sim, path)
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert f'<html lang="{lang}">' in html
+    assert f'placeholder="{texts.PLACEHOLDER[lang]}"' in html
+    assert texts.NEW_CHAT[lang] in html
+    for fragment in (
+        'id="chat-input"',
+        'aria-label="Send"',
+        'class="chat-messages"',
+        'accept="image/*"',
+    ):
+        assert fragment in html
+
+
+@pytest.mark.parametrize("name", ["chat.js", "chat.css"])
+def test_static_files_are_served(sim, name):
+    status, _, body = request(sim, f"/static/{name}")
+    assert status == 200 and len(body) > 100
