@@ -67,3 +67,21 @@ class Interrupted(AssistantError):
 
     exit_code = ExitCode.INTERRUPTED
     label = "interrupted"
+
+
+class StepFailed(Exception):
+    """Raised by a step's code: the step did not do what it should (not shown as a traceback)."""
+
+    def __init__(self, detail: str, outcome: str = "error"):
+        super().__init__(detail)
+        self.detail = detail
+        self.outcome = outcome
+
+
+class BadSelector(Exception):
+    """A selector from the playbook or site profile is not valid; the runner adds the position."""
+
+    def __init__(self, selector: str, reason: str):
+        super().__init__(f"{selector!r} is not a valid selector ({reason})")
+        self.selector = selector
+        self.reason = reason

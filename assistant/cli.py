@@ -1,0 +1,181 @@
+"""The command line: parse arguments, call the core, map errors to exit codes.
+
+Nothing heavy is imported at module level: `assistant --help` must not start Playwright.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from assistant import __version__
+from assistant.errors import AssistantError, ExitCode, UsageError
+
+EXIT_CODES_HELP = """Exit codes: 0 passed, 1 a check failed, 2 invalid playbook or arguments,
+3 environment (no browser, port taken), 130 interrupted."""
+
+
+class Group(click.Group):
+    """Maps every AssistantError to its exit code with a one-paragraph message, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            click.echo(f"error ({exc.label}): {exc}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted: the browser was closed and temporary profiles removed.", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="assistant")
+def cli() -> None:
+    """Troubleshoot AI web chats that answer "Server busy, please try again later."
+
+    Runs YAML playbooks in a real Chromium against a web chat (DeepSeek's, any other by
+    site profile, or the built-in simulator), detects busy replies, retries on a schedule
+    and reports what happened.
+    """
+
+
+def browser_options(fn):
+    """Options shared by every command that runs a browser."""
+    options = [
+        click.option("--headed", is_flag=True, help="Show the browser window (default: headless)."),
+        click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable (or set ASSISTANT_BROWSER)."),
+        click.option("--time-scale", type=float, default=None, metavar="F", envvar="ASSISTANT_TIME_SCALE",
+                     help="Multiply every real wait by F (0.01 runs a 30 s backoff in 0.3 s); reports keep nominal seconds."),
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the run's report as JSON to FILE."),
+        click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="Folder for screenshots (failure screenshots included)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the final line."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`K=V` pairs from --var."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var {pair!r} is not of the form NAME=VALUE, e.g. --var prompt='Hello'.")
+        out[key.strip()] = value
+    return out
+
+
+def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet) -> int:
+    from assistant.report.console import ConsoleReporter
+    from assistant.report.json_report import JsonReporter
+    from assistant.runner import run_playbook
+
+    if time_scale is not None and time_scale < 0:
+        raise UsageError(f"--time-scale {time_scale:g}: give a number >= 0 (1 is real time).")
+    listeners: list = [] if quiet else [ConsoleReporter()]
+    if json_path:
+        listeners.append(JsonReporter(json_path))
+    result = run_playbook(
+        playbook,
+        listeners=listeners,
+        time_scale=1.0 if time_scale is None else time_scale,
+        headless=False if headed else None,
+        browser_path=browser_path,
+        artifacts_dir=artifacts,
+    )
+    if quiet:
+        click.echo(f"{result.outcome.upper()}  {result.summary}", err=True)
+    return int(ExitCode.OK if result.outcome == "passed" else ExitCode.CHECK_FAILED)
+
+
+@cli.command()
+@click.argument("playbook", metavar="PLAYBOOK.yaml")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a playbook variable (repeatable).")
+@click.option("--site", metavar="NAME|PATH", help="Use this site profile instead of the playbook's.")
+@click.option("--url", metavar="URL", help="Override the site's base URL (a simulator on another port, a staging host).")
+@browser_options
+@click.pass_context
+def run(ctx, playbook, variables, site, url, **options) -> None:
+    """Run a playbook against a web chat."""
+    from assistant.playbook import load_playbook
+
+    loaded = load_playbook(playbook, variables=parse_vars(variables), site=site, url=url)
+    ctx.exit(_execute(loaded, **options))
+
+
+@cli.command()
+@click.option("--scenario", default="busy-twice", show_default=True, help="Simulator scenario (see `assistant simulate --help`).")
+@click.option("--busy-form", default="inline", show_default=True, help="inline, row or toast.")
+@click.option("--lang", default="en", show_default=True, help="en or zh.")
+@browser_options
+@click.pass_context
+def demo(ctx, scenario, busy_form, lang, **options) -> None:
+    """Watch the tool meet "Server busy" on the built-in simulated chat and back off.
+
+    Starts the simulator in-process, runs playbooks/demo.yaml against it on the real
+    5 s / 10 s / 30 s schedule and narrates what it sees.
+    """
+    from assistant.playbook import load_playbook
+    from assistant.resources import playbooks_dir
+
+    sim = _simulator(scenario=scenario, busy_form=busy_form, lang=lang)
+    with sim:
+        loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
+        code = _execute(loaded, **options)
+    ctx.exit(code)
+
+
+def _simulator(**settings):
+    from assistant.simulator import Simulator
+
+    try:
+        return Simulator(**settings).start()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--scenario", default="healthy", show_default=True, help="healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall.")
+@click.option("--busy-form", default="inline", show_default=True, help="How the page shows busy: inline, row or toast.")
+@click.option("--lang", default="en", show_default=True, help="Page language: en or zh.")
+def simulate(host, port, scenario, busy_form, lang) -> None:
+    """Serve the simulated web chat until Ctrl-C (which ends it with exit 0)."""
+    import asyncio
+
+    from assistant.simulator import serve
+
+    click.echo(f"Simulated chat on http://{host}:{port}/ (scenario {scenario}, busy form {busy_form}, lang {lang}); Ctrl-C stops it.", err=True)
+    try:
+        asyncio.run(serve(host, port, scenario=scenario, busy_form=busy_form, lang=lang))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("simulator stopped.", err=True)
+
+
+@cli.command()
+@click.option("--browser-path", metavar="PATH", help="Check this Chromium/Chrome executable.")
+@click.pass_context
+def doctor(ctx, browser_path) -> None:
+    """Say which browser the tool will use, its version, and how to get one if none."""
+    from assistant.doctor import check_browser
+
+    ok = check_browser(browser_path, echo=lambda line: click.echo(line))
+    ctx.exit(int(ExitCode.OK if ok else ExitCode.ENVIRONMENT))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="assistant")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

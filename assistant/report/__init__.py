@@ -1,0 +1,1 @@
+"""Reporters: they listen to runner events; the core never prints."""

@@ -1,0 +1,102 @@
+"""The console narrator: steps, attempts, waits with a countdown, and the outcome.
+
+Writes to stderr through rich, so stdout stays free for machine output. Respects
+NO_COLOR and a non-terminal output (no colour, no live countdown, one line per wait).
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from assistant import events as ev
+
+OUTCOME_STYLE = {
+    "answered": "green",
+    "ok": "green",
+    "passed": "bold green",
+    "busy": "yellow",
+    "rate_limited": "yellow",
+    "timeout": "red",
+    "error": "red",
+    "failed": "bold red",
+    "skipped": "dim",
+    "interrupted": "bold yellow",
+}
+
+
+class ConsoleReporter:
+    """Narrates a run for a person."""
+
+    def __init__(self, console: Console | None = None, *, verbose: bool = False):
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.verbose = verbose
+        self._live: Live | None = None
+        self._attempts: dict[str, int] = {}
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, "_on_" + type(event).__name__, None)
+        if handler:
+            handler(event)
+
+    def _print(self, *parts) -> None:
+        self._stop_live()
+        self.console.print(*parts)
+
+    def _on_RunStarted(self, e: ev.RunStarted) -> None:
+        self._print(Text.assemble(("assistant", "bold"), f"  {e.playbook}  ·  site {e.site} ({e.url})  ·  {e.browser}"))
+
+    def _on_StepStarted(self, e: ev.StepStarted) -> None:
+        indent = "  " * e.index.count(".")
+        self._print(Text.assemble(f"{indent}{e.index:>3} ", (e.label, "bold")))
+
+    def _on_AttemptStarted(self, e: ev.AttemptStarted) -> None:
+        self._attempts[e.index] = e.of
+
+    def _on_AttemptEnded(self, e: ev.AttemptEnded) -> None:
+        of = self._attempts.get(e.index, 1)
+        indent = "  " * (e.index.count(".") + 1)
+        if of == 1 and e.outcome in ("ok",) and not self.verbose:
+            return
+        counter = f"attempt {e.number} of {of}: " if of > 1 else ""
+        summary = e.signal.get("summary", "")
+        self._print(Text.assemble(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s)"))
+
+    def _on_WaitStarted(self, e: ev.WaitStarted) -> None:
+        indent = "  " * (e.index.count(".") + 1)
+        attempt = f", attempt {e.next_attempt} of {e.of}" if e.next_attempt else ""
+        self._wait_line = f"{indent}    waiting {{}} ({e.reason}{attempt})"
+        if self.console.is_terminal:
+            self._live = Live(self._countdown(e.seconds), console=self.console, transient=True, auto_refresh=False)
+            self._live.start()
+        else:
+            self._print(self._wait_line.format(f"{e.seconds:g} s"))
+
+    def _countdown(self, remaining: float) -> Text:
+        return Text(self._wait_line.format(f"{remaining:.0f} s"), style="cyan")
+
+    def _on_WaitTick(self, e: ev.WaitTick) -> None:
+        if self._live is not None:
+            self._live.update(self._countdown(e.remaining), refresh=True)
+
+    def _on_StepEnded(self, e: ev.StepEnded) -> None:
+        indent = "  " * (e.index.count(".") + 1)
+        style = OUTCOME_STYLE.get(e.outcome, "")
+        self._print(Text.assemble(f"{indent}  ", (e.outcome, style), f"  {e.detail}" if e.detail else "", f"  [{e.duration_s:.1f} s]", style="" if e.outcome != "skipped" else "dim"))
+
+    def _on_Note(self, e: ev.Note) -> None:
+        self._print(Text(e.message, style="yellow" if e.level == "warning" else ""))
+
+    def _on_RunEnded(self, e: ev.RunEnded) -> None:
+        if e.outcome == "error":
+            return  # the command line prints the error paragraph itself
+        word = e.outcome.upper()
+        self._print(Text.assemble((word, OUTCOME_STYLE.get(e.outcome, "bold")), f"  {e.summary}  ({e.duration_s:.1f} s)"))
+        for path in e.artifacts:
+            self._print(Text(f"  artifact: {path}", style="dim"))
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

@@ -1,0 +1,261 @@
+"""Runs a validated playbook: the step loop, retries, artifacts. Emits events, never prints."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from pathlib import Path
+
+from assistant import events as ev
+from assistant.clock import Clock
+from assistant.detect import AttemptResult, Signal
+from assistant.errors import BadSelector, PlaybookError, StepFailed
+from assistant.playbook.model import Playbook, Step
+from assistant.records import AttemptRecord, RunResult, StepRecord
+from assistant.retry import max_attempts, next_wait
+from assistant.steps import registry
+
+
+class StepContext:
+    """What a step's code may use: the chat driver, the clock, artifacts."""
+
+    def __init__(self, runner: Runner, chat, page):
+        self.runner, self.chat, self.page = runner, chat, page
+        self.index = ""
+
+    async def wait(self, seconds: float, reason: str) -> str:
+        await self.runner.wait(self.index, seconds, reason)
+        return f"waited {seconds:g} s"
+
+    async def screenshot(self, name: str | None, full_page: bool) -> str:
+        path = self.runner.artifact_path(f"{name or 'step-' + self.index}.png")
+        await self.page.screenshot(path=str(path), full_page=full_page)
+        self.runner.result.artifacts.append(str(path))
+        return f"saved {path}"
+
+
+def step_label(step: Step) -> str:
+    """A short human label: `send 'hello'`, `expect_reply contains 'pong'`."""
+    if step.is_block:
+        return f"retry block ({len(step.steps)} steps)"
+    p = step.params
+    shown = [repr(p[k]) for k in ("url", "text", "target", "name") if k in p]
+    shown += [f"{p['duration']:g} s"] if "duration" in p else []
+    shown += [f"contains {p['contains']!r}"] if "contains" in p else []
+    shown += [f"matches /{p['matches']}/"] if "matches" in p else []
+    return " ".join([step.kind, *shown])
+
+
+class Runner:
+    """Runs one playbook in one browser."""
+
+    def __init__(
+        self,
+        playbook: Playbook,
+        *,
+        emit: ev.Emitter,
+        clock: Clock,
+        headless: bool | None = None,
+        browser_path: str | None = None,
+        artifacts_dir: Path | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.playbook, self.emit, self.clock = playbook, emit, clock
+        self.headless = playbook.browser.headless if headless is None else headless
+        self.browser_path = browser_path
+        self.artifacts_dir = artifacts_dir
+        self.rng = rng or random.Random()
+        self.result = RunResult(
+            playbook=playbook.name,
+            path=str(playbook.path) if playbook.path else None,
+            site=playbook.site.name,
+            url=playbook.site.url,
+        )
+        self.ctx: StepContext | None = None
+
+    def artifact_path(self, filename: str) -> Path:
+        folder = self.artifacts_dir or Path("assistant-results")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / re.sub(r"[^\w.-]+", "-", filename)
+
+    async def wait(self, index: str, seconds: float, reason: str, next_attempt: int | None = None, of: int | None = None) -> None:
+        self.emit(ev.WaitStarted(index, seconds, reason, next_attempt, of))
+        await self.clock.sleep(seconds, on_tick=lambda remaining: self.emit(ev.WaitTick(index, remaining)))
+
+    async def run(self) -> RunResult:
+        """Run every step; the result says passed or failed. Raises only for bad input or environment."""
+        from assistant.browser import BrowserSession
+        from assistant.chat import ChatDriver
+
+        result, started = self.result, self.clock.now()
+        result.started_at = self.clock.wall().isoformat(timespec="seconds")
+        try:
+            async with BrowserSession(headless=self.headless, browser_path=self.browser_path) as session:
+                result.browser = session.info.describe()
+                self.emit(ev.RunStarted(self.playbook.name, self.playbook.site.name, self.playbook.site.url, result.browser))
+                context = await session.new_context(**self._context_args())
+                page = await context.new_page()
+                self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
+                await self._run_steps(self.playbook.steps, "")
+                await context.close()
+            result.outcome = "passed" if all(s.outcome == "passed" for s in result.steps) else "failed"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            result.outcome, result.summary = "interrupted", "interrupted by the person (Ctrl-C)"
+            raise
+        except Exception as exc:
+            result.outcome, result.error = "error", str(exc)
+            raise
+        finally:
+            result.duration_s = self.clock.now() - started
+            result.summary = result.summary or self._summary()
+            self.emit(ev.RunEnded(result.outcome, result.summary, result.duration_s, tuple(result.artifacts), result))
+        return result
+
+    def _context_args(self) -> dict:
+        spec = self.playbook.browser
+        args: dict = {}
+        if spec.locale:
+            args["locale"] = spec.locale
+        if spec.viewport:
+            args["viewport"] = {"width": spec.viewport[0], "height": spec.viewport[1]}
+        return args
+
+    async def _run_steps(self, steps: list[Step], prefix: str) -> list[StepRecord]:
+        records = []
+        target = self.result.steps if not prefix else records
+        for number, step in enumerate(steps, 1):
+            index = f"{prefix}{number}"
+            record = await self._run_step(step, index)
+            target.append(record)
+            if record.outcome != "passed":
+                for later_number, later in enumerate(steps[number:], number + 1):
+                    target.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later), later.pos.line, "skipped"))
+                break
+        return target
+
+    async def _run_step(self, step: Step, index: str) -> StepRecord:
+        label = step_label(step)
+        self.emit(ev.StepStarted(index, step.kind, label))
+        record = StepRecord(index, step.kind, label, step.pos.line, "failed")
+        policy, started = step.retry, self.clock.now()
+        total = max_attempts(policy) if policy else 1
+        retry_after, stop_note = None, ""
+        for number in range(1, total + 1):
+            waited = 0.0
+            if number > 1:
+                waited, reason = next_wait(policy, number - 2, retry_after, self.rng)
+                if policy.budget is not None and self.clock.now() - started + waited > policy.budget:
+                    stop_note = f"; stopped before attempt {number}: the next wait ({waited:g} s) would pass the {policy.budget:g} s budget"
+                    break
+                await self.wait(index, waited, reason, number, total)
+                if not step.is_block:
+                    await self._guard(step, self.ctx.chat.re_ask())
+            self.emit(ev.AttemptStarted(index, number, total))
+            attempt = await self._attempt(step, index, number, waited)
+            record.attempts.append(attempt)
+            self.emit(ev.AttemptEnded(index, number, attempt.outcome, attempt.signal, attempt.duration_s))
+            if attempt.passed or policy is None or attempt.outcome not in policy.when:
+                break
+            retry_after = attempt.signal.get("retry_after")
+        last = record.attempts[-1] if record.attempts else None
+        record.outcome = "passed" if last and last.passed else "failed"
+        record.detail = self._step_detail(record, total) + stop_note
+        record.duration_s = self.clock.now() - started
+        if record.outcome == "failed" and not index.count("."):
+            await self._failure_screenshot(index)
+        self.emit(ev.StepEnded(index, step.kind, record.outcome, record.detail, record.duration_s))
+        return record
+
+    async def _attempt(self, step: Step, index: str, number: int, waited: float) -> AttemptRecord:
+        started_at, t0 = self.clock.wall().isoformat(timespec="milliseconds"), self.clock.now()
+        inner: list[StepRecord] = []
+        if step.is_block:
+            inner = await self._run_steps(step.steps, f"{index}.")
+            failed = next((s for s in inner if s.outcome == "failed"), None)
+            res = self._block_result(failed)
+        else:
+            self.ctx.index = index
+            res = await self._guard(step, registry()[step.kind].run(self.ctx, step.params))
+        return AttemptRecord(number, res.outcome, res.signal.to_dict(), started_at, waited, self.clock.now() - t0, res.passed, res.detail, inner)
+
+    @staticmethod
+    def _block_result(failed: StepRecord | None) -> AttemptResult:
+        if failed is None:
+            return AttemptResult("ok", Signal("step", "every step of the block passed"), passed=True)
+        last = failed.attempts[-1] if failed.attempts else None
+        outcome = last.outcome if last else "error"
+        signal = Signal("step", f"step {failed.index} {failed.name}: {failed.detail}", extra={"step": failed.index})
+        if last and last.signal.get("retry_after") is not None:
+            signal.retry_after = last.signal["retry_after"]
+        return AttemptResult(outcome, signal, passed=False, detail=failed.detail)
+
+    async def _guard(self, step: Step, awaitable) -> AttemptResult:
+        """Run a step's coroutine; turn its failures into an attempt result, bad selectors into exit 2."""
+        try:
+            value = await awaitable
+        except StepFailed as exc:
+            return AttemptResult(exc.outcome, Signal("step", exc.detail), passed=False, detail=exc.detail)
+        except BadSelector as exc:
+            raise PlaybookError(
+                f"{step.pos}: step {step.kind}: {exc}. Fix the selector in the playbook or in the site "
+                f"profile {self.playbook.site.name!r}."
+            ) from None
+        if isinstance(value, AttemptResult):
+            return value
+        return AttemptResult("ok", Signal("step", str(value or "done")), passed=True, detail=str(value or ""))
+
+    def _step_detail(self, record: StepRecord, total: int) -> str:
+        attempts = record.attempts
+        if not attempts:
+            return "not attempted"
+        last = attempts[-1]
+        what = last.detail or last.signal.get("summary", "")
+        if len(attempts) == 1:
+            return what
+        waits = " + ".join(f"{a.waited_s:g}" for a in attempts[1:])
+        if last.passed:
+            earlier = ", ".join(a.outcome for a in attempts[:-1])
+            return f"{last.outcome} at attempt {last.number} of {total} after {earlier} (waited {waits} s)"
+        return f"still {last.outcome} after {len(attempts)} attempts (waited {waits} s): {what}"
+
+    async def _failure_screenshot(self, index: str) -> None:
+        if self.ctx is None or self.artifacts_dir is None:
+            return
+        try:
+            await self.ctx.screenshot(f"failure-step-{index}", False)
+        except Exception:  # evidence is a bonus; never let it mask the failure
+            pass
+
+    def _summary(self) -> str:
+        steps = self.result.steps
+        failed = next((s for s in steps if s.outcome == "failed"), None)
+        if failed:
+            return f"step {failed.index} ({failed.label}) failed: {failed.detail}"
+        if self.result.outcome in ("error", "interrupted"):
+            return self.result.error or self.result.outcome
+        retried = [s for s in steps if len(s.attempts) > 1]
+        if retried:
+            return "; ".join(f"{s.label}: {s.detail}" for s in retried)
+        return f"all {len(steps)} steps passed"
+
+
+def run_playbook(
+    playbook: Playbook,
+    *,
+    listeners: list,
+    time_scale: float = 1.0,
+    headless: bool | None = None,
+    browser_path: str | None = None,
+    artifacts_dir: Path | None = None,
+) -> RunResult:
+    """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
+    runner = Runner(
+        playbook,
+        emit=ev.Emitter(*listeners),
+        clock=Clock(time_scale),
+        headless=headless,
+        browser_path=browser_path,
+        artifacts_dir=artifacts_dir,
+    )
+    return asyncio.run(runner.run())

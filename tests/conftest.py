@@ -1,0 +1,61 @@
+"""Shared fixtures: one simulator for the session, reset before each test; a playbook runner."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from assistant.clock import Clock
+from assistant.events import Emitter
+from assistant.playbook import load_playbook
+from assistant.runner import Runner
+from assistant.simulator import Simulator
+from assistant.simulator.settings import Settings
+
+# Real Chromium, real simulator; only the backoff waits are scaled (5 s -> 5 ms).
+TEST_TIME_SCALE = 0.001
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(simulator):
+    """The simulator, back to its defaults (healthy, inline, en) with fresh counters."""
+    return simulator.configure(**dataclasses.asdict(Settings()))
+
+
+def write_playbook(folder: Path, text: str, name: str = "playbook.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@dataclasses.dataclass
+class Ran:
+    result: object
+    events: list
+
+    def step(self, name: str):
+        return next(s for s in self.result.steps if s.name == name)
+
+
+@pytest.fixture
+def run_text(tmp_path, sim):
+    """Write a playbook, run it against the simulator in real Chromium, return result and events."""
+
+    def run(text: str, *, time_scale: float = TEST_TIME_SCALE, variables=None) -> Ran:
+        path = write_playbook(tmp_path, text)
+        playbook = load_playbook(path, variables=variables or {}, url=sim.url)
+        events: list = []
+        runner = Runner(playbook, emit=Emitter(events.append), clock=Clock(time_scale), artifacts_dir=tmp_path / "artifacts")
+        return Ran(asyncio.run(runner.run()), events)
+
+    return run
