@@ -1,0 +1,24 @@
+"""Playbooks: YAML files turned into a validated, typed model before any browser starts.
+
+Public API: `load_playbook`, `load_site`, `parse_duration`. They are imported lazily
+because `assistant.retry` imports the model from this package and the loader imports
+`assistant.retry` back.
+"""
+
+from __future__ import annotations
+
+__all__ = ["load_playbook", "load_site", "parse_duration"]
+
+_HOMES = {
+    "load_playbook": "assistant.playbook.load",
+    "load_site": "assistant.playbook.site",
+    "parse_duration": "assistant.playbook.validate",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,312 @@
+"""Load a YAML playbook into the typed model, validating all of it before a browser starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from assistant.errors import PlaybookError
+from assistant.playbook import site as sites
+from assistant.playbook import yamlsrc
+from assistant.playbook.model import BrowserSpec, Playbook, Pos, RetryPolicy, SiteProfile, Step
+from assistant.playbook.validate import FORMATS, check, checked
+from assistant.playbook.yamlsrc import Issues, Y, did_you_mean
+from assistant.retry import RETRY_SCHEMA, policy_from_mapping
+from assistant.steps import StepDef, registry
+
+TOP_KEYS = ("name", "site", "browser", "vars", "retry", "steps")
+TOP_SCHEMA: dict = {
+    "type": "object",
+    "properties": dict.fromkeys(TOP_KEYS, {}),
+    "additionalProperties": False,
+}
+_SIZE = {"type": "integer", "minimum": 1}
+BROWSER_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "headless": {"type": "boolean"},
+        "profile": {"type": "string", "minLength": 1},
+        "locale": {"type": "string", "minLength": 1},
+        "viewport": {
+            "type": "object",
+            "properties": {"width": _SIZE, "height": _SIZE},
+            "required": ["width", "height"],
+            "additionalProperties": False,
+        },
+    },
+    "additionalProperties": False,
+}
+VARS_SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
+RETRY_OR_FLAG: dict = {**RETRY_SCHEMA, "type": ["object", "boolean"]}
+BLOCK_SCHEMA: dict = {
+    **RETRY_SCHEMA,
+    "properties": {**RETRY_SCHEMA["properties"], "steps": {"type": "array", "minItems": 1}},
+    "required": ["steps"],
+}
+_VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_BLOCK_EXAMPLE = "Example: - retry: {schedule: [5s, 10s, 30s], steps: [{send: hi}, {expect_reply: {contains: hi}}]}"
+
+
+def load_playbook(
+    path, variables: dict | None = None, site=None, url: str | None = None
+) -> Playbook:
+    """Read, check and convert a playbook; `site` and `url` override the file's own."""
+    path = Path(path)
+    text = yamlsrc.read(path, "playbook")
+    root, issues = yamlsrc.parse(path, text)
+    if root is None or root.type != "object":
+        issues.add(
+            root.pos if root else Pos(issues.file, 1, 1),
+            "a playbook is a mapping with at least `steps:`",
+            "Example:\n  site: simulator\n  steps:\n    - open: /",
+        )
+        issues.raise_if_any()
+    return _Loader(path, root, issues).load(variables or {}, site, url, text)
+
+
+def _text(value) -> str:
+    """A variable's value as text, the way it was written in YAML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class _Loader:
+    """One playbook's checks; every problem goes into `issues`, raised together at the end."""
+
+    def __init__(self, path: Path, root: Y, issues: Issues):
+        self.path, self.issues, self.default = path, issues, None
+        top = yamlsrc.without_extensions(root)
+        check(top, TOP_SCHEMA, issues, "the playbook")  # unknown top-level keys; `x-...` are gone
+        self.top, self.root, self.steps_def = top.value, root, registry()
+
+    def load(self, variables: dict, site_arg, url_arg, text: str) -> Playbook:
+        values = self._vars(variables)
+        seen: set[int] = set()
+        for key in ("steps", "site"):
+            if key in self.top:
+                self._substitute(self.top[key], values, seen)
+        name = (
+            check(self.top["name"], {"type": "string"}, self.issues, "name")
+            if "name" in self.top
+            else None
+        )
+        browser = self._browser()
+        if "retry" in self.top:
+            data, ok = checked(self.top["retry"], RETRY_OR_FLAG, self.issues, "retry")
+            self.default = self._policy(data) if ok else None
+        steps = self._steps(self.top.get("steps"), in_block=False)
+        profile = self._site(site_arg, url_arg)
+        self.issues.raise_if_any()
+        return Playbook(
+            name=name or self.path.stem,
+            path=self.path,
+            site=profile,
+            browser=browser,
+            vars=values,
+            steps=steps,
+            source=text,
+        )
+
+    def _vars(self, overrides: dict) -> dict[str, str]:
+        data = (
+            check(self.top["vars"], VARS_SCHEMA, self.issues, "vars") if "vars" in self.top else {}
+        )
+        return {k: _text(v) for k, v in {**(data or {}), **overrides}.items()}
+
+    def _substitute(self, y: Y, values: dict[str, str], seen: set[int]) -> None:
+        """Replace `${name}` in every string under `y`; `$${` is a literal `${`."""
+        if id(y) in seen:
+            return  # an alias shares its anchor's Y: substitute once, or `$${` would not stick
+        seen.add(id(y))
+        if isinstance(y.value, (dict, list)):
+            for child in y.value.values() if isinstance(y.value, dict) else y.value:
+                self._substitute(child, values, seen)
+        elif isinstance(y.value, str) and "${" in y.value:
+            y.value = _VAR.sub(lambda m: self._variable(m, y, values), y.value)
+
+    def _variable(self, match: re.Match, y: Y, values: dict[str, str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name = (match.group(1) or "").strip()
+        if match.group(1) is None:
+            self.issues.add(
+                y.pos,
+                f"unterminated '${{' in {y.value!r}",
+                "Close it with '}', or write '$${' for a literal '${'.",
+            )
+        elif name in values:
+            return values[name]
+        elif name.startswith("env:"):
+            self.issues.add(
+                y.pos,
+                f"'${{{name}}}': environment variables are not supported yet",
+                f"Pass the value with --var {name[4:]}=VALUE and write ${{{name[4:]}}}.",
+            )
+        else:
+            self.issues.add(
+                y.pos,
+                f"unknown variable '{name}' in {y.value!r}",
+                did_you_mean(name, sorted(values), "variables")
+                + ". Define it under `vars:` or pass --var NAME=VALUE; write $${ for a literal ${.",
+            )
+        return match.group(0)
+
+    def _browser(self) -> BrowserSpec:
+        if "browser" not in self.top:
+            return BrowserSpec()
+        data, ok = checked(self.top["browser"], BROWSER_SCHEMA, self.issues, "browser")
+        if not ok:
+            return BrowserSpec()
+        viewport = data.pop("viewport", None)
+        return BrowserSpec(
+            **data, viewport=(viewport["width"], viewport["height"]) if viewport else None
+        )
+
+    def _policy(self, data) -> RetryPolicy | None:
+        """A checked retry value: a policy mapping, `false` (none) or `true` (the default)."""
+        if data is None or data is False:
+            return None
+        return (self.default or RetryPolicy()) if data is True else policy_from_mapping(data)
+
+    def _steps(self, y: Y | None, in_block: bool) -> list[Step]:
+        if y is None:
+            self.issues.add(
+                self.root.pos,
+                "the playbook has no `steps:`",
+                "Add a list of steps, e.g. steps: [open: /, new_chat]",
+            )
+            return []
+        _, ok = checked(y, {"type": "array", "minItems": 1}, self.issues, "steps")
+        return [s for s in (self._step(item, in_block) for item in y.value) if s] if ok else []
+
+    def _step(self, item: Y, in_block: bool) -> Step | None:
+        if item.type == "string":
+            name, pos, value = item.value, item.pos, None
+        elif item.type == "object" and len(item.value) == 1:
+            ((name, value),) = item.value.items()
+            pos = item.keys[name]
+        elif item.type == "object" and item.value:
+            self.issues.add(
+                item.pos,
+                f"a step item has one key, the step name; this one has {len(item.value)}: {', '.join(item.value)}",
+                "Start each step with its own '- ', and indent a step's parameters under its name:\n"
+                "  - expect_reply:\n      contains: pong",
+            )
+            return None
+        else:
+            self.issues.add(
+                item.pos,
+                f"a step is a name or `name: value`, got {item.describe()}",
+                "Example: - open: /",
+            )
+            return None
+        if name == "retry":
+            return self._block(pos, value)
+        if name not in self.steps_def:
+            known = [*sorted(self.steps_def), "retry"]
+            self.issues.add(pos, f"unknown step '{name}'", did_you_mean(name, known, "steps"))
+            return None
+        return self._params(name, pos, value, in_block)
+
+    def _params(self, name: str, pos: Pos, value: Y | None, in_block: bool) -> Step | None:
+        d = self.steps_def[name]
+        value = self._as_mapping(d, pos, value)
+        if value is None:
+            return None
+        schema = d.schema
+        if d.retryable:
+            schema = {
+                **schema,
+                "properties": {**schema.get("properties", {}), "retry": RETRY_OR_FLAG},
+            }
+        elif "retry" in value.value:
+            self.issues.add(
+                value.keys["retry"],
+                f"step '{name}' cannot be retried on its own",
+                f"Wrap it in a retry block. {_BLOCK_EXAMPLE}",
+            )
+            value = Y({k: v for k, v in value.value.items() if k != "retry"}, value.pos, value.keys)
+        params, ok = checked(value, schema, self.issues, name)
+        if not ok:
+            return None
+        # Inside a block the block retries; a default on its steps too would multiply attempts.
+        retry = self.default if d.retryable and not in_block else None
+        if "retry" in params:
+            retry = self._policy(params.pop("retry"))
+        return Step(kind=name, params=params, pos=pos, retry=retry)
+
+    def _as_mapping(self, d: StepDef, pos: Pos, value: Y | None) -> Y | None:
+        """The step's parameters as a mapping: nothing -> {}, a scalar -> {shorthand: it}."""
+        if value is None or value.type == "null":
+            if d.schema.get("required"):
+                self.issues.add(pos, f"step '{d.name}' needs a value", f"Example: {d.example}")
+                return None
+            return Y({}, pos)
+        if value.type == "object":
+            return value
+        if d.shorthand:
+            return Y({d.shorthand: value}, value.pos, {d.shorthand: value.pos})
+        takes = "a mapping of parameters" if d.schema.get("properties") else "no value"
+        self.issues.add(
+            value.pos,
+            f"step '{d.name}' takes {takes}, got {value.describe()}",
+            f"Example: {d.example}",
+        )
+        return None
+
+    def _block(self, pos: Pos, value: Y | None) -> Step | None:
+        if value is None or value.type != "object":
+            self.issues.add(
+                value.pos if value else pos,
+                "a retry block is a mapping: policy keys plus `steps:`",
+                _BLOCK_EXAMPLE,
+            )
+            return None
+        data, ok = checked(value, BLOCK_SCHEMA, self.issues, "retry")
+        steps = self._steps(value.value["steps"], in_block=True) if ok else []
+        policy = {k: v for k, v in (data or {}).items() if k != "steps"}
+        retry = policy_from_mapping(policy) if policy or not self.default else self.default
+        return Step(kind="retry", params={}, pos=pos, retry=retry, steps=steps) if ok else None
+
+    def _site(self, site_arg, url_arg) -> SiteProfile | None:
+        ref_y = self.top.get("site")
+        if site_arg is None and ref_y is None:
+            self.issues.add(
+                self.root.pos,
+                "the playbook names no site",
+                f"Add `site: NAME` (shipped: {', '.join(sites.shipped_sites())}) or a path to a site profile.",
+            )
+            return None
+        if site_arg is not None:
+            ref = str(site_arg)  # an override comes from the command line: paths are cwd-relative
+            ref = str(Path(ref).resolve()) if sites.is_path(ref) else ref
+        elif check(ref_y, {"type": "string", "minLength": 1}, self.issues, "site") is None:
+            return None
+        else:
+            ref = ref_y.value
+        try:
+            profile = sites.read_site(sites.resolve(ref, self.path.parent))
+        except sites.SiteNotFound as exc:
+            if site_arg is None:
+                self.issues.add(ref_y.pos, exc.message, exc.hint)
+            else:
+                self.issues.add_block(f"site override: {exc.message}\n{exc.hint}")
+            return None
+        except PlaybookError as exc:
+            self.issues.add_block(str(exc))
+            return None
+        return self._url(profile, url_arg)
+
+    def _url(self, profile: SiteProfile, url_arg: str | None) -> SiteProfile | None:
+        if url_arg is None:
+            return profile
+        try:
+            return dataclasses.replace(profile, url=FORMATS["url"](url_arg))
+        except ValueError as exc:
+            self.issues.add_block(f"url override: {exc.args[0]}\n{exc.args[1]}")
+            return None

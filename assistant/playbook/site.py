@@ -1,0 +1,178 @@
+"""Site profiles: a web chat's URL, selectors, busy texts, stream, status page and API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant import resources
+from assistant.errors import PlaybookError
+from assistant.playbook import yamlsrc
+from assistant.playbook.model import ApiSpec, Pos, SiteProfile, StreamSpec
+from assistant.playbook.validate import checked
+
+SELECTOR_KEYS = (
+    "composer",
+    "send",
+    "reply",
+    "new_chat",
+    "retry_button",
+    "error_row",
+    "toast",
+    "alert",
+    "generating",
+)
+# Watched from inside the page with document.querySelectorAll, so CSS only.
+CSS_ONLY = ("reply", "error_row", "toast", "alert")
+OUTCOME_KEYS = ("busy", "rate_limited", "error")
+
+
+def _alternatives(fmt: str | None = None, what: str = "Playwright selector") -> dict:
+    item = {"type": "string", "minLength": 1, **({"format": fmt} if fmt else {})}
+    return {
+        **item,
+        "type": ["string", "array"],
+        "items": item,
+        "minItems": 1,
+        "description": f"A {what}, or a list of alternatives tried in order.",
+    }
+
+
+_URL = {"type": "string", "format": "url"}
+_TEXT = {"type": "string", "minLength": 1}
+
+SITE_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "name": {**_TEXT, "description": "Short name (default: the file name)."},
+        "url": {**_URL, "description": "The chat's start page, http(s)."},
+        "selectors": {
+            "type": "object",
+            "properties": {
+                k: _alternatives(
+                    "css" if k in CSS_ONLY else None,
+                    "CSS selector" if k in CSS_ONLY else "Playwright selector",
+                )
+                for k in SELECTOR_KEYS
+            },
+            "additionalProperties": False,
+        },
+        "busy_texts": {
+            "type": "object",
+            "properties": {k: _alternatives(what="exact text") for k in OUTCOME_KEYS},
+            "additionalProperties": False,
+        },
+        "stream": {
+            "type": "object",
+            "properties": {
+                "paths": {**_alternatives(what="URL path substring"), "minItems": 0},
+                "kind": {"type": "string", "enum": ["sse", "websocket"]},
+            },
+            "additionalProperties": False,
+        },
+        "status_page": {
+            **_URL,
+            "type": ["string", "array"],
+            "items": _URL,
+            "description": "Statuspage base URLs, in fallback order.",
+        },
+        "api": {
+            "type": "object",
+            "properties": {"base": _URL, "key_env": _TEXT, "model": _TEXT},
+            "required": ["base"],
+            "additionalProperties": False,
+        },
+        "features": {"type": "object", "additionalProperties": _alternatives()},
+    },
+    "required": ["url"],
+    "additionalProperties": False,
+}
+
+
+class SiteNotFound(Exception):
+    """A site reference that names no profile; the caller adds the position."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def is_path(ref: str) -> bool:
+    """A site reference is a path if it has a slash or a YAML suffix, else a name."""
+    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
+
+
+def _shipped_dir() -> Path | None:
+    try:
+        return resources.sites_dir()
+    except FileNotFoundError:
+        return None
+
+
+def shipped_sites() -> list[str]:
+    """Names of the site profiles that ship with the tool."""
+    folder = _shipped_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder else []
+
+
+def resolve(ref: str, base_dir: Path | None = None) -> Path:
+    """The profile file for a name (playbook's sites/ first, then shipped) or a path."""
+    if is_path(ref):
+        path = Path(ref).expanduser()
+        path = base_dir / path if base_dir and not path.is_absolute() else path
+        if not path.is_file():
+            raise SiteNotFound(
+                f"site profile not found: {yamlsrc.display_path(path)}",
+                "A relative site path starts at the playbook's folder.",
+            )
+        return path
+    folders = [f for f in (base_dir / "sites" if base_dir else None, _shipped_dir()) if f]
+    for folder in folders:
+        if (folder / f"{ref}.yaml").is_file():
+            return folder / f"{ref}.yaml"
+    known = sorted({p.stem for folder in folders for p in folder.glob("*.yaml")})
+    raise SiteNotFound(
+        f"unknown site '{ref}'",
+        yamlsrc.did_you_mean(ref, known, "sites") + ". A path to a YAML file works too.",
+    )
+
+
+def load_site(name_or_path: str | Path, base_dir: Path | None = None) -> SiteProfile:
+    """A shipped profile by name, or a profile file by path, validated."""
+    try:
+        path = resolve(str(name_or_path), Path(base_dir) if base_dir else None)
+    except SiteNotFound as exc:
+        raise PlaybookError(exc.message, hint=exc.hint) from None
+    return read_site(path)
+
+
+def read_site(path: Path) -> SiteProfile:
+    """Read and check one site profile file."""
+    root, issues = yamlsrc.parse(path, yamlsrc.read(path, "site profile"))
+    if root is None or root.type != "object":
+        issues.add(
+            root.pos if root else Pos(issues.file, 1, 1),
+            "a site profile is a mapping with at least `url:`",
+        )
+        issues.raise_if_any()
+    data, _ = checked(yamlsrc.without_extensions(root), SITE_SCHEMA, issues, "site profile")
+    issues.raise_if_any()
+    return _profile(data, path)
+
+
+def _tuple(value) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _profile(data: dict, path: Path) -> SiteProfile:
+    stream, api = data.get("stream", {}), data.get("api")
+    return SiteProfile(
+        name=data.get("name", path.stem),
+        url=data["url"],
+        path=path.resolve(),
+        selectors={k: _tuple(v) for k, v in data.get("selectors", {}).items()},
+        busy_texts={k: _tuple(v) for k, v in data.get("busy_texts", {}).items()},
+        stream=StreamSpec(paths=_tuple(stream.get("paths", ())), kind=stream.get("kind", "sse")),
+        status_page=_tuple(data.get("status_page", ())),
+        api=ApiSpec(**api) if api else None,
+        features={k: _tuple(v) for k, v in data.get("features", {}).items()},
+    )

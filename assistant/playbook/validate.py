@@ -1,0 +1,178 @@
+"""A small JSON-Schema subset checked against positioned YAML, converting as it goes.
+
+Supported: type (or a list of types), properties, required, additionalProperties (false
+or a schema), enum, items, minItems, minLength, minimum, maximum, and the formats
+duration (-> float seconds), regex (must compile), url (http or https) and css (a
+selector `document.querySelectorAll` accepts, as far as we can tell without a browser).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from assistant.playbook.yamlsrc import TYPE_NAMES, Issues, Y, did_you_mean
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_ENGINE = re.compile(r"^(?:internal:|[a-zA-Z_-]+\s*=)")
+_PW_PSEUDO = re.compile(
+    r":(?:has-text|text|text-is|text-matches|visible|nth-match|"
+    r"left-of|right-of|above|below|near)\b"
+)
+
+
+def parse_duration(value: Any) -> float:
+    """`"5s"` -> 5.0, `"500ms"` -> 0.5, `"2m"` -> 120.0, `"1h"`, `"1.5s"`; a bare number is seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"not a duration: {value!r}")
+        value = float(match.group(1)) * _UNITS[match.group(2)]
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(value)
+
+
+def _duration(value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"bad duration {value!r}",
+            "Write seconds (5, 1.5) or a number with a unit: 500ms, 5s, 2m, 1h.",
+        ) from None
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(
+            f"bad regular expression {value!r}: {exc}",
+            "Python `re` syntax; quote the YAML value and escape backslashes in double quotes.",
+        ) from None
+    return value
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{value!r} is not an http(s) URL", "Write it in full, e.g. https://chat.example.com"
+        )
+    return value
+
+
+def _css(value: str) -> str:
+    if value.startswith(("//", "..", "(//")):
+        why = "an XPath"
+    elif _ENGINE.match(value):
+        why = f"a Playwright '{value.split('=')[0].strip()}=' selector"
+    elif value.startswith(("'", '"')):
+        why = "a Playwright text selector"
+    elif ">>" in value or _PW_PSEUDO.search(value):
+        why = "Playwright-only syntax ('>>' or a pseudo-class like :has-text)"
+    else:
+        return value
+    raise ValueError(
+        f"{value!r} is {why}, but this selector must be CSS (it is evaluated with "
+        "document.querySelectorAll inside the page)",
+        "Use a CSS selector such as div.message .markdown or [role=alert]; text and "
+        "role selectors are fine for composer, send, new_chat and retry_button.",
+    )
+
+
+FORMATS = {"duration": _duration, "regex": _regex, "url": _url, "css": _css}
+
+
+def check(y: Y, schema: dict, issues: Issues, where: str) -> Any:
+    """Check `y` against `schema`, record problems in `issues`, return the converted value."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if types and not any(y.type == t or (t == "number" and y.type == "integer") for t in types):
+        hint = None
+        if "string" in types and y.type in ("integer", "number", "boolean", "null"):
+            hint = f'Put the value in quotes to make it text: "{y.value if y.value is not None else ""}"'
+        issues.add(
+            y.pos,
+            f"{where}: expected {' or '.join(TYPE_NAMES[t] for t in types)}, got {y.describe()}",
+            hint,
+        )
+        return None
+    if y.type == "object":
+        return _object(y, schema, issues, where)
+    if y.type == "array":
+        return _array(y, schema, issues, where)
+    return _scalar(y, schema, issues, where)
+
+
+def checked(y: Y, schema: dict, issues: Issues, where: str) -> tuple[Any, bool]:
+    """`check`, plus whether it found nothing wrong (so the value is safe to build on)."""
+    before = len(issues)
+    value = check(y, schema, issues, where)
+    return value, len(issues) == before
+
+
+def _object(y: Y, schema: dict, issues: Issues, where: str) -> dict:
+    props, extra = schema.get("properties", {}), schema.get("additionalProperties", True)
+    out = {}
+    for key, value in y.value.items():
+        sub = props.get(key, extra if isinstance(extra, dict) else None)
+        if sub is None and extra is False:
+            issues.add(
+                y.keys[key],
+                f"unknown key '{key}' in {where}",
+                did_you_mean(key, list(props), "keys"),
+            )
+        else:
+            out[key] = (
+                check(value, sub, issues, f"{where}.{key}") if sub is not None else value.plain()
+            )
+    for key in schema.get("required", []):
+        if key not in y.value:
+            about = props.get(key, {}).get("description")
+            issues.add(y.pos, f"{where} needs '{key}'", f"{key}: {about}" if about else None)
+    return out
+
+
+def _array(y: Y, schema: dict, issues: Issues, where: str) -> list:
+    if len(y.value) < schema.get("minItems", 0):
+        issues.add(y.pos, f"{where}: needs at least {schema['minItems']} item(s)")
+    items = schema.get("items")
+    return [
+        check(v, items, issues, f"{where}[{i}]") if items else v.plain()
+        for i, v in enumerate(y.value)
+    ]
+
+
+def _scalar(y: Y, schema: dict, issues: Issues, where: str) -> Any:
+    value = y.value
+    if "enum" in schema and value not in schema["enum"]:
+        known = [str(e) for e in schema["enum"]]
+        close = difflib.get_close_matches(str(value), known, n=1)
+        issues.add(
+            y.pos,
+            f"{where}: {value!r} is not one of {', '.join(known)}",
+            f"Did you mean '{close[0]}'?" if close else None,
+        )
+        return value
+    number = y.type in ("integer", "number")
+    if number and "minimum" in schema and value < schema["minimum"]:
+        issues.add(y.pos, f"{where}: must be at least {schema['minimum']}, got {value}")
+    if number and "maximum" in schema and value > schema["maximum"]:
+        issues.add(y.pos, f"{where}: must be at most {schema['maximum']}, got {value}")
+    if y.type == "string" and len(value) < schema.get("minLength", 0):
+        issues.add(y.pos, f"{where}: must not be empty")
+    fmt = FORMATS.get(schema.get("format", ""))
+    if fmt and (y.type == "string" or schema.get("format") == "duration"):
+        try:
+            return fmt(value)
+        except ValueError as exc:
+            issues.add(y.pos, f"{where}: {exc.args[0]}", exc.args[1] if len(exc.args) > 1 else None)
+    return value

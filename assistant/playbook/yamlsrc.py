@@ -1,0 +1,230 @@
+"""YAML with source positions, and errors that quote the lines they are about.
+
+PyYAML's composer gives nodes with marks; we turn them into `Y` values (a value plus
+its position) so every later check can say `file:line:col`. Anchors, aliases and merge
+keys (`<<: *base`) are resolved here; explicit keys win over merged ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import PlaybookError
+from assistant.playbook.model import Pos
+
+_MERGE = "tag:yaml.org,2002:merge"
+_SYNTAX = "Check the indentation, and quote values that contain ': ' or start with one of { [ * & ! | > ' \" % @ `"
+_YAML_HINTS = {
+    yaml.scanner.ScannerError: _SYNTAX,
+    yaml.parser.ParserError: _SYNTAX,
+    yaml.composer.ComposerError: "Define an anchor (&name) before its aliases (*name), and not inside itself.",
+    yaml.constructor.ConstructorError: "Custom tags (!name) are not supported; quote the value if it is text.",
+}
+_TYPES = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (dict, "object"),
+    (list, "array"),
+    (type(None), "null"),
+)  # bool before int: it is one
+TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+
+
+@dataclass
+class Y:
+    """A YAML value with its position; mappings are dict[str, Y] plus key positions."""
+
+    value: Any
+    pos: Pos
+    keys: dict[str, Pos] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        """The JSON-Schema type name of the value."""
+        for t, name in _TYPES:
+            if isinstance(self.value, t):
+                return name
+        raise TypeError(f"not a YAML value: {self.value!r}")
+
+    def describe(self) -> str:
+        """`a number (42)`: the type in words and, for scalars, the value."""
+        name = TYPE_NAMES[self.type]
+        return name if self.type in ("object", "array", "null") else f"{name} ({self.value!r})"
+
+    def plain(self) -> Any:
+        """The value with positions stripped."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def without_extensions(y: Y) -> Y:
+    """A mapping without its `x-...` keys (a place for anchors that nothing reads)."""
+    keep = {k: v for k, v in y.value.items() if not k.startswith("x-")}
+    return Y(keep, y.pos, {k: y.keys[k] for k in keep})
+
+
+def display_path(path: Path) -> str:
+    """The path as a person would type it: relative to the working folder when inside it."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def did_you_mean(word: str, known: list[str] | tuple[str, ...], what: str) -> str:
+    """`Did you mean 'x'? Known <what>: a, b, c` (the first part only when close)."""
+    close = difflib.get_close_matches(word, list(known), n=1)
+    listing = f"Known {what}: {', '.join(known)}" if known else f"No {what} are defined"
+    return f"Did you mean '{close[0]}'? {listing}" if close else listing
+
+
+class Issues:
+    """Problems found in one file, rendered as they are added; raised together in file order."""
+
+    def __init__(self, file: str, text: str):
+        self.file, self.lines, self.found = file, text.splitlines(), []
+
+    def pos(self, mark) -> Pos:
+        """A PyYAML mark as a 1-based position in this file."""
+        return Pos(self.file, mark.line + 1, mark.column + 1)
+
+    def add(self, pos: Pos, message: str, hint: str | None = None) -> None:
+        """Record `file:line:col: message`, the lines around it, and the hint."""
+        out = [f"{pos}: {message}"]
+        for n in range(max(1, pos.line - 1), min(len(self.lines), pos.line + 1) + 1):
+            out.append(f"{'>' if n == pos.line else ' '}{n:>4} | {self.lines[n - 1]}".rstrip())
+        self.found.append(((pos.line, pos.col), "\n".join(out), hint))
+
+    def add_block(self, block: str) -> None:
+        """Record an already rendered problem (another file's, or an argument's); it sorts last."""
+        self.found.append(((float("inf"), 0), block, None))
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def raise_if_any(self) -> None:
+        """Raise one PlaybookError holding every problem, separated by blank lines."""
+        if len(self.found) == 1:
+            _, block, hint = self.found[0]
+            raise PlaybookError(block, hint=hint)
+        if self.found:
+            found = sorted(self.found, key=lambda f: f[0])
+            raise PlaybookError("\n\n".join(b if not h else f"{b}\n{h}" for _, b, h in found))
+
+
+def read(path: Path, what: str) -> str:
+    """The text of a file, or a PlaybookError that names the path."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlaybookError(
+            f"{what} not found: {display_path(path)}",
+            hint="Check the path (it is relative to the working folder).",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"cannot read {what} {display_path(path)}: {exc}") from None
+
+
+def parse(path: Path, text: str) -> tuple[Y | None, Issues]:
+    """Parse YAML text into a `Y` tree; malformed YAML raises a positioned PlaybookError."""
+    issues, loader = Issues(display_path(path), text), yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (_Builder(loader, issues).build(node) if node is not None else None), issues
+    except yaml.MarkedYAMLError as exc:
+        failure = exc  # reported below, outside the handler, so no traceback chain rides along
+    except yaml.YAMLError as exc:
+        raise PlaybookError(f"{issues.file}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    mark = failure.problem_mark or failure.context_mark
+    what = "; ".join(p for p in (failure.context, failure.problem) if p) or "malformed YAML"
+    issues.found.clear()
+    issues.add(
+        issues.pos(mark) if mark else Pos(issues.file, 1, 1),
+        f"invalid YAML: {what}",
+        _YAML_HINTS.get(type(failure)),
+    )
+    issues.raise_if_any()
+    raise AssertionError("unreachable")
+
+
+class _Builder:
+    """Turns composed nodes into `Y` values, resolving merges and flagging duplicate keys."""
+
+    def __init__(self, loader: yaml.SafeLoader, issues: Issues):
+        self.loader, self.issues, self.active, self.built = loader, issues, set(), {}
+
+    def build(self, node) -> Y:
+        """The `Y` for a node; an alias shares its anchor's `Y` (so nested aliases stay linear)."""
+        if id(node) in self.built:
+            return self.built[id(node)]
+        if id(node) in self.active:
+            raise yaml.composer.ComposerError(
+                problem="an anchor contains an alias to itself", problem_mark=node.start_mark
+            )
+        self.active.add(id(node))
+        try:
+            pos = self.issues.pos(node.start_mark)
+            if isinstance(node, yaml.SequenceNode):
+                y = Y([self.build(n) for n in node.value], pos)
+            elif isinstance(node, yaml.MappingNode):
+                y = self.mapping(node, pos)
+            else:
+                y = Y(self.loader.construct_object(node), pos)
+                if not any(isinstance(y.value, t) for t, _ in _TYPES):
+                    y.value = node.value  # dates and binary stay the text that was written
+            self.built[id(node)] = y
+            return y
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node, pos: Pos) -> Y:
+        out, merged = Y({}, pos), []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                merged += [self.build(n) for n in sources]
+                continue
+            key_pos = self.issues.pos(key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.issues.add(key_pos, "a key must be a plain name, not a list or mapping")
+                continue
+            key = key_node.value
+            if key in out.value:
+                self.issues.add(
+                    key_pos,
+                    f"duplicate key '{key}' (first at line {out.keys[key].line})",
+                    "Keep one of them; YAML would silently use the last.",
+                )
+            out.value[key], out.keys[key] = self.build(value_node), key_pos
+        for source in merged:
+            if not isinstance(source.value, dict):
+                self.issues.add(source.pos, f"'<<' merges mappings, got {source.describe()}")
+                continue
+            for key, value in source.value.items():
+                if key not in out.value:
+                    out.value[key], out.keys[key] = value, source.keys[key]
+        return out
