@@ -17,8 +17,11 @@ from assistant.watch import MARK_JS, ReplyWatch, Turn, watch_selectors
 
 
 def _first_line(exc: BaseException) -> str:
+    """The useful first line of a Playwright error, without its API-name prefix and URL suffix."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    line = re.sub(r"^[A-Z]\w*\.\w+: ", "", line)
+    return re.sub(r" at https?://\S+$", "", line)
 
 
 def _reraise_selector(exc: Exception, selector: str) -> None:

@@ -140,23 +140,35 @@ def _simulator(**settings):
         raise UsageError(str(exc)) from None
 
 
+SCENARIO_HELP = (
+    "healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall, stream-truncated, long-chat-busy."
+)
+
+
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--scenario", default="healthy", show_default=True, help="healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall.")
+@click.option("--scenario", default="healthy", show_default=True, help=SCENARIO_HELP)
 @click.option("--busy-form", default="inline", show_default=True, help="How the page shows busy: inline, row or toast.")
 @click.option("--lang", default="en", show_default=True, help="Page language: en or zh.")
-def simulate(host, port, scenario, busy_form, lang) -> None:
-    """Serve the simulated web chat until Ctrl-C (which ends it with exit 0)."""
+@click.option("--retry-after", default="7", show_default=True, help="Retry-After of the rate-limit scenario ('' for none).")
+def simulate(host, port, scenario, busy_form, lang, retry_after) -> None:
+    """Serve the simulated web chat until Ctrl-C (which ends it with exit 0).
+
+    Point a playbook at it with `assistant run PLAYBOOK --url http://127.0.0.1:PORT`.
+    """
     import asyncio
 
     from assistant.simulator import serve
 
-    click.echo(f"Simulated chat on http://{host}:{port}/ (scenario {scenario}, busy form {busy_form}, lang {lang}); Ctrl-C stops it.", err=True)
+    def ready(url: str) -> None:
+        click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}); Ctrl-C stops it.", err=True)
+
+    settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after}
     try:
-        asyncio.run(serve(host, port, scenario=scenario, busy_form=busy_form, lang=lang))
+        asyncio.run(serve(host, port, on_ready=ready, **settings))
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{exc}.") from None
     except KeyboardInterrupt:
         click.echo("simulator stopped.", err=True)
 

@@ -8,6 +8,9 @@ launched browser's temporary profile in a folder it removes when the browser clo
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,9 @@ class BrowserSession:
         self._pw_manager: Any = None
         self.playwright: Any = None
         self.browser: Any = None
+        # Chromium keeps its own scratch files (its singleton socket folder) under TMPDIR
+        # and leaves them when it is killed by Ctrl-C: give it a folder we remove ourselves.
+        self._scratch: str | None = None
 
     async def __aenter__(self) -> BrowserSession:
         await self.start()
@@ -55,6 +61,7 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         explicit = explicit_browser(self.browser_path)  # fail fast, before starting anything
+        self._scratch = tempfile.mkdtemp(prefix="assistant-")
         self._pw_manager = async_playwright()
         self.playwright = await self._pw_manager.start()
         try:
@@ -82,6 +89,7 @@ class BrowserSession:
                     headless=self.headless,
                     executable_path=info.path,
                     args=list(LAUNCH_ARGS),
+                    env={**os.environ, "TMPDIR": self._scratch},
                 )
             except Exception as exc:  # try the next candidate, report the last failure
                 last_error = exc
@@ -113,3 +121,6 @@ class BrowserSession:
             except Exception as exc:
                 log.debug("stopping Playwright: %s", exc)
         self.playwright = None
+        scratch, self._scratch = self._scratch, None
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)

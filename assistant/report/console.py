@@ -57,8 +57,8 @@ class ConsoleReporter:
     def _on_AttemptEnded(self, e: ev.AttemptEnded) -> None:
         of = self._attempts.get(e.index, 1)
         indent = "  " * (e.index.count(".") + 1)
-        if of == 1 and e.outcome in ("ok",) and not self.verbose:
-            return
+        if of == 1 and not self.verbose:
+            return  # the step's own line says it
         counter = f"attempt {e.number} of {of}: " if of > 1 else ""
         summary = e.signal.get("summary", "")
         self._print(Text.assemble(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s)"))
