@@ -6,6 +6,8 @@ import json
 import socket
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -163,3 +165,27 @@ def test_help_does_not_import_playwright_or_rich():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
     assert "run" in out and "demo" in out and "doctor" in out
+
+
+@pytest.mark.browser
+def test_demo_meets_busy_twice_and_passes(invoke, tmp_path):
+    report = tmp_path / "demo.json"
+    result = invoke("demo", "--time-scale", TEST_TIME_SCALE, "--busy-form", "row", "--json", report)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    reply = next(s for s in data["steps"] if s["name"] == "expect_reply")
+    assert [a["outcome"] for a in reply["attempts"]] == ["busy", "busy", "answered"]
+    assert [a["waited_s"] for a in reply["attempts"]] == [0, 5, 10]
+    assert reply["attempts"][0]["signal"]["where"] == "error row"
+
+
+def test_the_wheel_carries_the_playbooks_and_the_simulator(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), "."],
+                   cwd=Path(__file__).resolve().parent.parent, check=True, capture_output=True)
+    [wheel] = tmp_path.glob("assistant-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("assistant/playbooks/demo.yaml", "assistant/playbooks/sites/simulator.yaml",
+                   "assistant/playbooks/sites/deepseek.yaml", "assistant/simulator/page.html",
+                   "assistant/simulator/static/chat.js"):
+        assert needed in names
+    assert not any(n.startswith("fixtures/") for n in names)
