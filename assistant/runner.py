@@ -97,7 +97,7 @@ class Runner:
                 context = await session.new_context(**self._context_args())
                 page = await context.new_page()
                 self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
-                await self._run_steps(self.playbook.steps, "")
+                await self._run_steps(self.playbook.steps, "", result.steps)
                 await context.close()
             result.outcome = "passed" if all(s.outcome == "passed" for s in result.steps) else "failed"
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -121,18 +121,16 @@ class Runner:
             args["viewport"] = {"width": spec.viewport[0], "height": spec.viewport[1]}
         return args
 
-    async def _run_steps(self, steps: list[Step], prefix: str) -> list[StepRecord]:
-        records = []
-        target = self.result.steps if not prefix else records
+    async def _run_steps(self, steps: list[Step], prefix: str, into: list[StepRecord]) -> list[StepRecord]:
+        """Run steps in order into `into` (kept up to date, so an interrupted run keeps its records)."""
         for number, step in enumerate(steps, 1):
-            index = f"{prefix}{number}"
-            record = await self._run_step(step, index)
-            target.append(record)
+            record = await self._run_step(step, f"{prefix}{number}")
+            into.append(record)
             if record.outcome != "passed":
                 for later_number, later in enumerate(steps[number:], number + 1):
-                    target.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later), later.pos.line, "skipped"))
+                    into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later), later.pos.line, "skipped"))
                 break
-        return target
+        return into
 
     async def _run_step(self, step: Step, index: str) -> StepRecord:
         label = step_label(step)
@@ -171,7 +169,7 @@ class Runner:
         started_at, t0 = self.clock.wall().isoformat(timespec="milliseconds"), self.clock.now()
         inner: list[StepRecord] = []
         if step.is_block:
-            inner = await self._run_steps(step.steps, f"{index}.")
+            inner = await self._run_steps(step.steps, f"{index}.", [])
             failed = next((s for s in inner if s.outcome == "failed"), None)
             res = self._block_result(failed)
         else:

@@ -191,7 +191,7 @@ class ReplyWatch:
             self.stream.done = True
             return None
         outcome, line = decided
-        sig = Signal("stream", line, url=obj.url, event="hint" if summary.hint else "close", text=(summary.hint or {}).get("content"), extra={"heartbeats": summary.heartbeats})
+        sig = Signal("stream", line, url=obj.url, event="hint" if summary.hint else "close", text=(summary.hint or {}).get("content"), extra={"heartbeats": summary.heartbeats, "finish_reason": (summary.hint or {}).get("finish_reason")})
         return AttemptResult(outcome, sig, passed=False)
 
     def _on_dom(self, snap: dict) -> tuple[AttemptResult | None, bool]:
@@ -250,5 +250,8 @@ class ReplyWatch:
         if shown:
             sig = result.signal
             sig.where, sig.text, known = shown[0]
-            sig.summary = f'"{known}" in the {sig.where}; {sig.summary}'
+            # The page shows what the stream said: name the stream's event, not its text again.
+            reason = sig.extra.get("finish_reason")
+            network = (f"stream {sig.event}" + (f" {reason}" if reason else "")) if sig.source == "stream" else sig.summary
+            sig.summary = f'"{known}" in the {sig.where}; {network}'
         return result

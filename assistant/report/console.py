@@ -67,7 +67,8 @@ class ConsoleReporter:
         indent = "  " * (e.index.count(".") + 1)
         attempt = f", attempt {e.next_attempt} of {e.of}" if e.next_attempt else ""
         self._wait_line = f"{indent}    waiting {{}} ({e.reason}{attempt})"
-        if self.console.is_terminal:
+        if self.console.is_terminal:  # a live countdown, replaced by a plain line when it ends
+            self._waited = f"{indent}    waited {e.seconds:g} s ({e.reason}{attempt})"
             self._live = Live(self._countdown(e.seconds), console=self.console, transient=True, auto_refresh=False)
             self._live.start()
         else:
@@ -100,3 +101,4 @@ class ConsoleReporter:
         if self._live is not None:
             self._live.stop()
             self._live = None
+            self.console.print(Text(self._waited, style="cyan"))
