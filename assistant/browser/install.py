@@ -55,7 +55,8 @@ def _run(cmd: list[str], echo: Echo) -> bool:
         echo(f"  failed: {exc}")
         return False
     if done.returncode != 0:
-        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-        echo(f"  failed (exit {done.returncode}): {last[0]}")
+        lines = [ln.strip() for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if ln.startswith(("Error", "E:"))), lines[-1] if lines else "no output")
+        echo(f"  failed (exit {done.returncode}): {reason}")
         return False
     return True
