@@ -19,6 +19,16 @@ from assistant.simulator.settings import Settings
 # Real Chromium, real simulator; only the backoff waits are scaled (5 s -> 5 ms).
 TEST_TIME_SCALE = 0.001
 
+# Send a prompt, expect "pong" on the default 5/10/30 s schedule.
+SMOKE = """
+    site: simulator
+    vars: {prompt: "Reply with the single word: pong"}
+    steps:
+      - open: /
+      - send: "${prompt}"
+      - expect_reply: {contains: pong, retry: {schedule: [5s, 10s, 30s]}}
+"""
+
 
 @pytest.fixture(scope="session")
 def simulator():

@@ -18,17 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_playbook
+from tests.conftest import SMOKE, write_playbook
 
 pytestmark = pytest.mark.browser
 
-PLAYBOOK = """
-    site: simulator
-    steps:
-      - open: /
-      - send: "Reply with the single word: pong"
-      - expect_reply: {contains: pong, retry: {schedule: [5s, 10s, 30s]}}
-"""
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -58,7 +51,7 @@ def start(tmp_path: Path, sim_url: str, *args: str, time_scale: str = "0.001") -
     # Short on purpose: Chromium puts a Unix socket under TMPDIR, and socket paths are
     # limited to 108 bytes, which pytest's deep tmp_path can pass.
     tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
-    path = write_playbook(tmp_path, PLAYBOOK)
+    path = write_playbook(tmp_path, SMOKE)
     env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
     cmd = [sys.executable, "-m", "assistant", "run", str(path), "--url", sim_url, "--time-scale", time_scale, *args]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)

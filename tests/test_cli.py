@@ -14,15 +14,7 @@ from click.testing import CliRunner
 
 from assistant.browser import find
 from assistant.cli import cli
-from tests.conftest import TEST_TIME_SCALE, write_playbook
-
-SMOKE = """
-    site: simulator
-    steps:
-      - open: /
-      - send: "${prompt}"
-      - expect_reply: {contains: pong, retry: {schedule: [5s, 10s, 30s]}}
-"""
+from tests.conftest import SMOKE, TEST_TIME_SCALE, write_playbook
 
 
 @pytest.fixture
