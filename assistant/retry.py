@@ -45,6 +45,7 @@ RETRY_SCHEMA: dict = {
         "max_attempts": {"type": "integer", "minimum": 1, "description": "Total attempts, the first included."},
         "budget": {**DURATION, "description": "Give up when the next wait would pass this total."},
         "retry_after": {"type": "boolean", "description": "Honour a server's Retry-After (default true)."},
+        "until": {"type": "string", "enum": ["off_peak"], "description": "off_peak: when the schedule runs out, wait for the site's next quiet window and try once more."},
     },
     "additionalProperties": False,
 }
@@ -54,7 +55,7 @@ def policy_from_mapping(data: dict) -> RetryPolicy:
     """Build a policy from a validated mapping (durations already in seconds)."""
     exp = data.get("exponential")
     exponential = Exponential(**exp) if exp is not None else None
-    kwargs = {k: data[k] for k in ("max_attempts", "budget", "retry_after") if k in data}
+    kwargs = {k: data[k] for k in ("max_attempts", "budget", "retry_after", "until") if k in data}
     if "when" in data:
         kwargs["when"] = tuple(data["when"])
     if "schedule" in data:

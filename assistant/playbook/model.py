@@ -45,6 +45,7 @@ class RetryPolicy:
     max_attempts: int | None = None  # total attempts, first included
     budget: float | None = None  # total nominal seconds for all attempts and waits
     retry_after: bool = True  # honour a server's Retry-After over the schedule
+    until: str | None = None  # "off_peak": the last wait lasts until the next quiet window
 
 
 @dataclass
@@ -82,11 +83,32 @@ class StreamSpec:
 
 @dataclass
 class ApiSpec:
-    """An OpenAI-compatible API for the same provider."""
+    """An OpenAI-compatible API: the provider's own, or a fallback route to a model."""
 
     base: str
-    key_env: str | None = None
+    key_env: str | None = None  # the environment variable holding the key; the key is never stored
     model: str | None = None
+    name: str = "api"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily time window, `start` to `end` ("HH:MM", may wrap past midnight) in zone `tz`."""
+
+    start: str
+    end: str
+    tz: str = "UTC"
+
+
+DEFAULT_QUIET = (Window("01:00", "05:00", "UTC"),)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Another network path to the site: a named proxy (http://, https://, socks5://)."""
+
+    name: str
+    proxy: str
 
 
 @dataclass
@@ -106,6 +128,10 @@ class SiteProfile:
     status_page: tuple[str, ...] = ()
     api: ApiSpec | None = None
     features: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    api_fallbacks: tuple[ApiSpec, ...] = ()
+    quiet_windows: tuple[Window, ...] = DEFAULT_QUIET
+    busy_windows: tuple[Window, ...] = ()
+    routes: tuple[Route, ...] = ()
 
 
 @dataclass

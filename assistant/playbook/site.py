@@ -7,7 +7,7 @@ from pathlib import Path
 from assistant import resources
 from assistant.errors import PlaybookError
 from assistant.playbook import yamlsrc
-from assistant.playbook.model import ApiSpec, Pos, SiteProfile, StreamSpec
+from assistant.playbook.model import DEFAULT_QUIET, ApiSpec, Pos, Route, SiteProfile, StreamSpec, Window
 from assistant.playbook.validate import checked
 
 SELECTOR_KEYS = (
@@ -39,6 +39,46 @@ def _alternatives(fmt: str | None = None, what: str = "Playwright selector") -> 
 
 _URL = {"type": "string", "format": "url"}
 _TEXT = {"type": "string", "minLength": 1}
+
+_API = {
+    "type": "object",
+    "properties": {
+        "name": {**_TEXT, "description": "A label for reports (default: api)."},
+        "base": {**_URL, "description": "Base URL, e.g. https://api.deepseek.com."},
+        "key_env": {**_TEXT, "description": "Environment variable holding the API key (never printed)."},
+        "model": _TEXT,
+    },
+    "required": ["base"],
+    "additionalProperties": False,
+}
+_CLOCK_TIME = {"type": "string", "format": "clock_time", "description": "HH:MM"}
+_WINDOWS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "start": _CLOCK_TIME,
+            "end": _CLOCK_TIME,
+            "tz": {"type": "string", "format": "timezone", "description": "IANA zone, e.g. UTC or Asia/Shanghai."},
+        },
+        "required": ["start", "end"],
+        "additionalProperties": False,
+    },
+}
+ROUTES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": _TEXT,
+            "proxy": {"type": "string", "format": "proxy_url", "description": "http://, https:// or socks5:// proxy."},
+        },
+        "required": ["name", "proxy"],
+        "additionalProperties": False,
+    },
+    "description": "Other network paths (a regional VPN or SOCKS endpoint) to compare.",
+}
+_ROUTES = ROUTES_SCHEMA
 
 SITE_SCHEMA: dict = {
     "type": "object",
@@ -75,12 +115,15 @@ SITE_SCHEMA: dict = {
             "items": _URL,
             "description": "Statuspage base URLs, in fallback order.",
         },
-        "api": {
+        "api": _API,
+        "api_fallbacks": {"type": "array", "items": _API, "description": "Other OpenAI-compatible routes to a model (an aggregator, another provider)."},
+        "windows": {
             "type": "object",
-            "properties": {"base": _URL, "key_env": _TEXT, "model": _TEXT},
-            "required": ["base"],
+            "properties": {"quiet": _WINDOWS, "busy": _WINDOWS},
             "additionalProperties": False,
+            "description": "Daily quiet and busy windows (default quiet 01:00-05:00 UTC).",
         },
+        "routes": _ROUTES,
         "features": {"type": "object", "additionalProperties": _alternatives()},
     },
     "required": ["url"],
@@ -175,4 +218,12 @@ def _profile(data: dict, path: Path) -> SiteProfile:
         status_page=_tuple(data.get("status_page", ())),
         api=ApiSpec(**api) if api else None,
         features={k: _tuple(v) for k, v in data.get("features", {}).items()},
+        api_fallbacks=tuple(ApiSpec(**a) for a in data.get("api_fallbacks", ())),
+        quiet_windows=_windows(data.get("windows", {}).get("quiet")) or DEFAULT_QUIET,
+        busy_windows=_windows(data.get("windows", {}).get("busy")),
+        routes=tuple(Route(**r) for r in data.get("routes", ())),
     )
+
+
+def _windows(items) -> tuple[Window, ...]:
+    return tuple(Window(w["start"], w["end"], w.get("tz", "UTC")) for w in items or ())

@@ -88,7 +88,39 @@ def _css(value: str) -> str:
     )
 
 
-FORMATS = {"duration": _duration, "regex": _regex, "url": _url, "css": _css}
+def _clock_time(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    if not match or int(match[1]) > 24 or int(match[2]) > 59:
+        raise ValueError(f"{value!r} is not a time of day", 'Write it as HH:MM in quotes, e.g. "01:00".')
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}", "Use an IANA name such as UTC, Asia/Shanghai or Europe/Berlin.") from None
+    return value
+
+
+def _proxy_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "socks4", "socks5") or not parts.netloc:
+        raise ValueError(f"{value!r} is not a proxy URL", "Write it in full, e.g. socks5://127.0.0.1:1080 or http://proxy.example:3128")
+    return value
+
+
+FORMATS = {
+    "duration": _duration,
+    "regex": _regex,
+    "url": _url,
+    "css": _css,
+    "clock_time": _clock_time,
+    "timezone": _timezone,
+    "proxy_url": _proxy_url,
+}
 
 
 def check(y: Y, schema: dict, issues: Issues, where: str) -> Any:
