@@ -25,3 +25,13 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class ProbeContext:
+    """What every probe gets: its time limit, an optional proxy, and permissions."""
+
+    timeout: float = 10.0  # real seconds, per probe
+    proxy: str | None = None  # http://host:port to send the probe's traffic through
+    allow_system_changes: bool = False  # e.g. flushing the DNS cache
+    env: dict[str, str] | None = None  # where API keys are read from (default: os.environ)
