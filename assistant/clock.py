@@ -35,10 +35,11 @@ class Clock:
         return datetime.fromtimestamp(time.time() + self._skew, timezone.utc)
 
     async def sleep(self, seconds: float, on_tick: TickCallback | None = None) -> None:
-        """Wait `seconds` nominal seconds; call `on_tick(remaining)` once per nominal second."""
+        """Wait `seconds` nominal seconds; call `on_tick(remaining)` each second (each minute
+        while more than two minutes remain, so an hours-long wait for a quiet window stays cheap)."""
         remaining = max(0.0, float(seconds))
         while remaining > 0:
-            step = min(1.0, remaining) if on_tick else remaining
+            step = min(1.0 if remaining <= 120 else 60.0, remaining) if on_tick else remaining
             if on_tick:
                 on_tick(remaining)
             await self._pause(step)

@@ -74,6 +74,13 @@ class StepEnded(Event):
 
 
 @dataclass(frozen=True)
+class ProbeFinding(Event):
+    """A probe outside the browser observed something (`finding` is a probes.Finding)."""
+
+    finding: Any
+
+
+@dataclass(frozen=True)
 class Note(Event):
     """Something worth telling the person that is not a step result."""
 

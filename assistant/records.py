@@ -78,6 +78,8 @@ class RunResult:
     steps: list[StepRecord] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
     error: str | None = None
+    probes: list[Any] = field(default_factory=list)  # probes.Finding, in the order they ended
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         from assistant import __version__
@@ -95,6 +97,8 @@ class RunResult:
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
             "steps": [s.to_dict() for s in self.steps],
+            "probes": [f.to_dict() for f in self.probes],
+            "notes": self.notes,
             "artifacts": self.artifacts,
             "error": self.error,
         }

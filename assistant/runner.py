@@ -12,6 +12,7 @@ from assistant.clock import Clock
 from assistant.detect import AttemptResult, Signal
 from assistant.errors import BadSelector, PlaybookError, StepFailed
 from assistant.playbook.model import Playbook, Step
+from assistant.probes import ProbeContext
 from assistant.records import AttemptRecord, RunResult, StepRecord
 from assistant.retry import max_attempts, next_wait
 from assistant.steps import registry
@@ -60,8 +61,10 @@ class Runner:
         browser_path: str | None = None,
         artifacts_dir: Path | None = None,
         rng: random.Random | None = None,
+        probe_ctx: ProbeContext | None = None,
     ):
         self.playbook, self.emit, self.clock = playbook, emit, clock
+        self.probe_ctx = probe_ctx or ProbeContext()
         self.headless = playbook.browser.headless if headless is None else headless
         self.browser_path = browser_path
         self.artifacts_dir = artifacts_dir
@@ -90,6 +93,7 @@ class Runner:
 
         result, started = self.result, self.clock.now()
         result.started_at = self.clock.wall().isoformat(timespec="seconds")
+        probes = self._start_probes()  # alongside the browser check, from before its launch
         try:
             async with BrowserSession(headless=self.headless, browser_path=self.browser_path) as session:
                 result.browser = session.info.describe()
@@ -99,7 +103,10 @@ class Runner:
                 self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
                 await self._run_steps(self.playbook.steps, "", result.steps)
                 await context.close()
+            if probes is not None:
+                await probes
             result.outcome = "passed" if all(s.outcome == "passed" for s in result.steps) else "failed"
+            result.notes.extend(plain_notes(result))
         except (asyncio.CancelledError, KeyboardInterrupt):
             result.outcome, result.summary = "interrupted", "interrupted by the person (Ctrl-C)"
             raise
@@ -107,10 +114,23 @@ class Runner:
             result.outcome, result.error = "error", str(exc)
             raise
         finally:
+            if probes is not None and not probes.done():
+                probes.cancel()
             result.duration_s = self.clock.now() - started
             result.summary = result.summary or self._summary()
             self.emit(ev.RunEnded(result.outcome, result.summary, result.duration_s, tuple(result.artifacts), result))
         return result
+
+    def _start_probes(self) -> asyncio.Task | None:
+        if not self.playbook.probes:
+            return None
+        from assistant.probes.run import run_probes
+
+        def found(finding) -> None:
+            self.result.probes.append(finding)  # kept as they come: an interrupted run keeps them
+            self.emit(ev.ProbeFinding(finding))
+
+        return asyncio.ensure_future(run_probes(self.playbook.site, self.playbook.probes, self.probe_ctx, found))
 
     def _context_args(self) -> dict:
         spec = self.playbook.browser
@@ -137,12 +157,16 @@ class Runner:
         self.emit(ev.StepStarted(index, step.kind, label))
         record = StepRecord(index, step.kind, label, step.pos.line, "failed")
         policy, started = step.retry, self.clock.now()
-        total = max_attempts(policy) if policy else 1
+        off_peak = policy is not None and policy.until == "off_peak"
+        total = (max_attempts(policy) if policy else 1) + off_peak
         retry_after, stop_note = None, ""
         for number in range(1, total + 1):
             waited = 0.0
             if number > 1:
-                waited, reason = next_wait(policy, number - 2, retry_after, self.rng)
+                if off_peak and number == total:  # the schedule ran out: wait for a quiet hour
+                    waited, reason = self._until_quiet()
+                else:
+                    waited, reason = next_wait(policy, number - 2, retry_after, self.rng)
                 if policy.budget is not None and self.clock.now() - started + waited > policy.budget:
                     stop_note = f"; stopped before attempt {number}: the next wait ({waited:g} s) would pass the {policy.budget:g} s budget"
                     break
@@ -164,6 +188,13 @@ class Runner:
             await self._failure_screenshot(index)
         self.emit(ev.StepEnded(index, step.kind, record.outcome, record.detail, record.duration_s))
         return record
+
+    def _until_quiet(self) -> tuple[float, str]:
+        from assistant.windows import describe_next, seconds_until_quiet
+
+        now = self.clock.wall()
+        wait = min(seconds_until_quiet(self.playbook.site, now), 24 * 3600.0)  # inf: no window declared
+        return wait, f"off-peak: {describe_next(self.playbook.site.quiet_windows, now)}"
 
     async def _attempt(self, step: Step, index: str, number: int, waited: float) -> AttemptRecord:
         started_at, t0 = self.clock.wall().isoformat(timespec="milliseconds"), self.clock.now()
@@ -238,6 +269,19 @@ class Runner:
         return f"all {len(steps)} steps passed"
 
 
+def plain_notes(result: RunResult) -> list[str]:
+    """Things worth saying plainly that no single step or probe says."""
+    notes = []
+    busy = any(s.attempts and s.attempts[-1].outcome in ("busy", "rate_limited") for s in result.steps if s.outcome == "failed")
+    green = any(f.probe == "status_page" and f.data.get("indicator") == "none" for f in result.probes)
+    if busy and green:
+        notes.append(
+            "The status page says all systems are operational, yet the chat is busy: capacity "
+            "limits often never reach a status page, so a green page does not mean it is you."
+        )
+    return notes
+
+
 def run_playbook(
     playbook: Playbook,
     *,
@@ -246,6 +290,7 @@ def run_playbook(
     headless: bool | None = None,
     browser_path: str | None = None,
     artifacts_dir: Path | None = None,
+    probe_ctx: ProbeContext | None = None,
 ) -> RunResult:
     """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
     runner = Runner(
@@ -255,5 +300,6 @@ def run_playbook(
         headless=headless,
         browser_path=browser_path,
         artifacts_dir=artifacts_dir,
+        probe_ctx=probe_ctx,
     )
     return asyncio.run(runner.run())

@@ -143,17 +143,17 @@ def window_findings(site: SiteProfile, at: datetime, local_tz: tzinfo | None = N
         summary = (f"in the declared busy window {_label(busy)} ({since:%H:%M}-{until:%H:%M} UTC, "
                    f"{_local(since, local_tz)}-{_local(until, local_tz)} your time)")
         data = {"window": _label(busy), "since_utc": since.isoformat(), "until_utc": until.isoformat()}
-        busy_finding = Finding("window", "busy window", "busy", summary, data)
+        busy_finding = Finding("windows", "busy window", "busy", summary, data)
     elif site.busy_windows:
         text = describe_next(site.busy_windows, at, local_tz, kind="busy")
         data = {"next_busy_utc": next_window_start(site.busy_windows, at).isoformat()}
-        busy_finding = Finding("window", "busy window", "ok", f"not in a declared busy window; {text}", data)
+        busy_finding = Finding("windows", "busy window", "ok", f"not in a declared busy window; {text}", data)
     else:
-        busy_finding = Finding("window", "busy window", "ok", "no busy window declared")
+        busy_finding = Finding("windows", "busy window", "ok", "no busy window declared")
     text, wait = describe_next(site.quiet_windows, at, local_tz), seconds_until_quiet(site, at)
     if math.isinf(wait):
-        return [busy_finding, Finding("window", "quiet window", "unknown", text)]
+        return [busy_finding, Finding("windows", "quiet window", "unknown", text)]
     data = {"seconds_until_quiet": wait}
     if wait:
         data["next_quiet_utc"] = next_window_start(site.quiet_windows, at).isoformat()
-    return [busy_finding, Finding("window", "quiet window", "unknown" if wait else "ok", text, data)]
+    return [busy_finding, Finding("windows", "quiet window", "unknown" if wait else "ok", text, data)]

@@ -150,7 +150,7 @@ DEEPSEEK = SiteProfile(name="deepseek", url="https://chat.deepseek.com", busy_wi
 )
 def test_window_findings(site, at, busy, quiet, busy_text, quiet_text):
     busy_finding, quiet_finding = window_findings(site, at, SHANGHAI)
-    assert (busy_finding.probe, quiet_finding.probe) == ("window", "window")
+    assert (busy_finding.probe, quiet_finding.probe) == ("windows", "windows")
     assert (busy_finding.outcome, busy_finding.summary) == (busy, busy_text)
     assert (quiet_finding.outcome, quiet_finding.summary) == (quiet, quiet_text)
     if quiet == "unknown":

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
 from assistant.errors import PlaybookError
 from assistant.playbook import site as sites
 from assistant.playbook import yamlsrc
-from assistant.playbook.model import BrowserSpec, Playbook, Pos, RetryPolicy, SiteProfile, Step
+from assistant.playbook.model import (
+    BrowserSpec,
+    Playbook,
+    Pos,
+    RetryPolicy,
+    Route,
+    SiteProfile,
+    Step,
+)
+from assistant.playbook.site import ROUTES_SCHEMA, rebase
 from assistant.playbook.validate import FORMATS, check, checked
 from assistant.playbook.yamlsrc import Issues, Y, did_you_mean
+from assistant.probes import PROBE_NAMES
 from assistant.retry import RETRY_SCHEMA, policy_from_mapping
 from assistant.steps import StepDef, registry
 
-TOP_KEYS = ("name", "site", "browser", "vars", "retry", "steps")
+TOP_KEYS = ("name", "site", "browser", "vars", "retry", "steps", "probes", "routes")
+PROBES_SCHEMA: dict = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(PROBE_NAMES)},
+    "description": "Outside probes to run alongside the browser check.",
+}
 TOP_SCHEMA: dict = {
     "type": "object",
     "properties": dict.fromkeys(TOP_KEYS, {}),
@@ -101,6 +115,8 @@ class _Loader:
             self.default = self._policy(data) if ok else None
         steps = self._steps(self.top.get("steps"), in_block=False)
         profile = self._site(site_arg, url_arg)
+        probes = self._optional("probes", PROBES_SCHEMA) or []
+        routes = [Route(**r) for r in self._optional("routes", ROUTES_SCHEMA) or []]
         self.issues.raise_if_any()
         return Playbook(
             name=name or self.path.stem,
@@ -110,7 +126,16 @@ class _Loader:
             vars=values,
             steps=steps,
             source=text,
+            probes=tuple(dict.fromkeys(probes)),
+            routes=(*profile.routes, *routes),
         )
+
+    def _optional(self, key: str, schema: dict):
+        """A checked top-level value, or None when absent or wrong (the issue is recorded)."""
+        if key not in self.top:
+            return None
+        data, ok = checked(self.top[key], schema, self.issues, key)
+        return data if ok else None
 
     def _vars(self, overrides: dict) -> dict[str, str]:
         data = (
@@ -306,7 +331,7 @@ class _Loader:
         if url_arg is None:
             return profile
         try:
-            return dataclasses.replace(profile, url=FORMATS["url"](url_arg))
+            return rebase(profile, FORMATS["url"](url_arg))
         except ValueError as exc:
             self.issues.add_block(f"url override: {exc.args[0]}\n{exc.args[1]}")
             return None

@@ -145,3 +145,5 @@ class Playbook:
     vars: dict[str, str]
     steps: list[Step]
     source: str = ""
+    probes: tuple[str, ...] = ()  # outside probes run alongside the browser check
+    routes: tuple[Route, ...] = ()  # the site's routes plus the playbook's own

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from assistant import resources
 from assistant.errors import PlaybookError
 from assistant.playbook import yamlsrc
-from assistant.playbook.model import DEFAULT_QUIET, ApiSpec, Pos, Route, SiteProfile, StreamSpec, Window
+from assistant.playbook.model import (
+    DEFAULT_QUIET,
+    ApiSpec,
+    Pos,
+    Route,
+    SiteProfile,
+    StreamSpec,
+    Window,
+)
 from assistant.playbook.validate import checked
 
 SELECTOR_KEYS = (
@@ -227,3 +237,26 @@ def _profile(data: dict, path: Path) -> SiteProfile:
 
 def _windows(items) -> tuple[Window, ...]:
     return tuple(Window(w["start"], w["end"], w.get("tz", "UTC")) for w in items or ())
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def rebase(profile: SiteProfile, url: str) -> SiteProfile:
+    """The profile at another base URL; its status page and API move along when they shared
+    the old origin (a simulator on another port, a staging host serving all three)."""
+    old, new = _origin(profile.url), _origin(url)
+
+    def moved(value: str) -> str:
+        return new + value[len(old):] if _origin(value) == old else value
+
+    api = dataclasses.replace(profile.api, base=moved(profile.api.base)) if profile.api else None
+    return dataclasses.replace(
+        profile,
+        url=url,
+        status_page=tuple(moved(u) for u in profile.status_page),
+        api=api,
+        api_fallbacks=tuple(dataclasses.replace(a, base=moved(a.base)) for a in profile.api_fallbacks),
+    )

@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The probes a playbook can ask for (`probes: [...]`); `run.py` maps them to code.
+PROBE_NAMES = ("status_page", "api", "dns", "connect", "streams", "windows")
+
 
 @dataclass
 class Finding:
     """One observation from outside the browser."""
 
-    probe: str  # status_page | api | dns | connect | streams | route | window
+    probe: str  # status_page | api | dns | connect | streams | windows | route
     subject: str  # what was looked at: a host, a component, an API route, ...
     outcome: str  # ok | degraded | down | busy | rate_limited | queued | error | timeout | unknown
     summary: str  # one line a person can read

@@ -23,6 +23,11 @@ OUTCOME_STYLE = {
     "failed": "bold red",
     "skipped": "dim",
     "interrupted": "bold yellow",
+    "degraded": "yellow",
+    "queued": "yellow",
+    "maintenance": "yellow",
+    "down": "red",
+    "unknown": "dim",
 }
 
 
@@ -68,14 +73,14 @@ class ConsoleReporter:
         attempt = f", attempt {e.next_attempt} of {e.of}" if e.next_attempt else ""
         self._wait_line = f"{indent}    waiting {{}} ({e.reason}{attempt})"
         if self.console.is_terminal:  # a live countdown, replaced by a plain line when it ends
-            self._waited = f"{indent}    waited {e.seconds:g} s ({e.reason}{attempt})"
+            self._waited = f"{indent}    waited {_duration(e.seconds)} ({e.reason}{attempt})"
             self._live = Live(self._countdown(e.seconds), console=self.console, transient=True, auto_refresh=False)
             self._live.start()
         else:
-            self._print(self._wait_line.format(f"{e.seconds:g} s"))
+            self._print(self._wait_line.format(_duration(e.seconds)))
 
     def _countdown(self, remaining: float) -> Text:
-        return Text(self._wait_line.format(f"{remaining:.0f} s"), style="cyan")
+        return Text(self._wait_line.format(_duration(remaining)), style="cyan")
 
     def _on_WaitTick(self, e: ev.WaitTick) -> None:
         if self._live is not None:
@@ -86,6 +91,10 @@ class ConsoleReporter:
         style = OUTCOME_STYLE.get(e.outcome, "")
         self._print(Text.assemble(f"{indent}  ", (e.outcome, style), f"  {e.detail}" if e.detail else "", f"  [{e.duration_s:.1f} s]", style="" if e.outcome != "skipped" else "dim"))
 
+    def _on_ProbeFinding(self, e: ev.ProbeFinding) -> None:
+        f = e.finding
+        self._print(Text.assemble("  probe ", (f"{f.probe}", "bold"), f" {f.subject}: ", (f.outcome, OUTCOME_STYLE.get(f.outcome, "")), f"  {f.summary}"))
+
     def _on_Note(self, e: ev.Note) -> None:
         self._print(Text(e.message, style="yellow" if e.level == "warning" else ""))
 
@@ -94,6 +103,8 @@ class ConsoleReporter:
             return  # the command line prints the error paragraph itself
         word = e.outcome.upper()
         self._print(Text.assemble((word, OUTCOME_STYLE.get(e.outcome, "bold")), f"  {e.summary}  ({e.duration_s:.1f} s)"))
+        for note in getattr(e.result, "notes", ()):
+            self._print(Text(f"  note: {note}", style="yellow"))
         for path in e.artifacts:
             self._print(Text(f"  artifact: {path}", style="dim"))
 
@@ -102,3 +113,11 @@ class ConsoleReporter:
             self._live.stop()
             self._live = None
             self.console.print(Text(self._waited, style="cyan"))
+
+
+def _duration(seconds: float) -> str:
+    """5 s, 90 s, 12 min, 3 h 20 min."""
+    if seconds < 120:
+        return f"{round(seconds, 1):g} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
