@@ -63,6 +63,28 @@ class StepRecord:
 
 
 @dataclass
+class RouteRecord:
+    """The same steps run again through another network path."""
+
+    name: str
+    proxy: str  # without credentials
+    outcome: str = "failed"
+    summary: str = ""
+    duration_s: float = 0.0
+    steps: list[StepRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "proxy": self.proxy,
+            "outcome": self.outcome,
+            "summary": self.summary,
+            "duration_s": round(self.duration_s, 3),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass
 class RunResult:
     """The whole run."""
 
@@ -80,6 +102,7 @@ class RunResult:
     error: str | None = None
     probes: list[Any] = field(default_factory=list)  # probes.Finding, in the order they ended
     notes: list[str] = field(default_factory=list)
+    routes: list[RouteRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         from assistant import __version__
@@ -98,6 +121,7 @@ class RunResult:
             "duration_s": round(self.duration_s, 3),
             "steps": [s.to_dict() for s in self.steps],
             "probes": [f.to_dict() for f in self.probes],
+            "routes": [r.to_dict() for r in self.routes],
             "notes": self.notes,
             "artifacts": self.artifacts,
             "error": self.error,

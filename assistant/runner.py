@@ -6,14 +6,15 @@ import asyncio
 import random
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from assistant import events as ev
 from assistant.clock import Clock
 from assistant.detect import AttemptResult, Signal
 from assistant.errors import BadSelector, PlaybookError, StepFailed
-from assistant.playbook.model import Playbook, Step
+from assistant.playbook.model import Playbook, Route, Step
 from assistant.probes import ProbeContext
-from assistant.records import AttemptRecord, RunResult, StepRecord
+from assistant.records import AttemptRecord, RouteRecord, RunResult, StepRecord
 from assistant.retry import max_attempts, next_wait
 from assistant.steps import registry
 
@@ -89,7 +90,6 @@ class Runner:
     async def run(self) -> RunResult:
         """Run every step; the result says passed or failed. Raises only for bad input or environment."""
         from assistant.browser import BrowserSession
-        from assistant.chat import ChatDriver
 
         result, started = self.result, self.clock.now()
         result.started_at = self.clock.wall().isoformat(timespec="seconds")
@@ -98,11 +98,9 @@ class Runner:
             async with BrowserSession(headless=self.headless, browser_path=self.browser_path) as session:
                 result.browser = session.info.describe()
                 self.emit(ev.RunStarted(self.playbook.name, self.playbook.site.name, self.playbook.site.url, result.browser))
-                context = await session.new_context(**self._context_args())
-                page = await context.new_page()
-                self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
-                await self._run_steps(self.playbook.steps, "", result.steps)
-                await context.close()
+                await self._in_context(session, None, result.steps)
+                for route in self.playbook.routes:  # the "switch region" remedy, measured
+                    result.routes.append(await self._through(session, route))
             if probes is not None:
                 await probes
             result.outcome = "passed" if all(s.outcome == "passed" for s in result.steps) else "failed"
@@ -132,9 +130,36 @@ class Runner:
 
         return asyncio.ensure_future(run_probes(self.playbook.site, self.playbook.probes, self.probe_ctx, found))
 
-    def _context_args(self) -> dict:
+    async def _in_context(self, session, route: Route | None, into: list[StepRecord]) -> None:
+        """Run the steps in a fresh context (through `route`'s proxy when given)."""
+        from assistant.chat import ChatDriver
+
+        context = await session.new_context(**self._context_args(route))
+        try:
+            page = await context.new_page()
+            self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
+            await self._run_steps(self.playbook.steps, f"{route.name}/" if route else "", into)
+        finally:
+            try:
+                await context.close()
+            except Exception:  # the browser may be going down (Ctrl-C); it closes the context too
+                pass
+
+    async def _through(self, session, route: Route) -> RouteRecord:
+        record = RouteRecord(route.name, public_proxy(route.proxy))
+        self.emit(ev.Note(f"route {route.name} via {record.proxy}: the same steps again"))
+        started = self.clock.now()
+        await self._in_context(session, route, record.steps)
+        record.duration_s = self.clock.now() - started
+        failed = next((s for s in record.steps if s.outcome == "failed"), None)
+        record.outcome = "failed" if failed else "passed"
+        record.summary = f"step {failed.index} failed: {failed.detail}" if failed else f"all steps passed in {record.duration_s:.1f} s"
+        self.emit(ev.Note(f"route {route.name}: {record.outcome}, {record.summary}", "info" if failed is None else "warning"))
+        return record
+
+    def _context_args(self, route: Route | None = None) -> dict:
         spec = self.playbook.browser
-        args: dict = {}
+        args: dict = {"proxy": proxy_settings(route.proxy)} if route else {}
         if spec.locale:
             args["locale"] = spec.locale
         if spec.viewport:
@@ -269,11 +294,33 @@ class Runner:
         return f"all {len(steps)} steps passed"
 
 
+def public_proxy(url: str) -> str:
+    """A proxy URL without its credentials, for reports."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+def proxy_settings(url: str) -> dict:
+    """Playwright's proxy settings for a route; loopback targets go through it too."""
+    parts = urlsplit(url)
+    settings = {"server": public_proxy(url), "bypass": "<-loopback>"}
+    if parts.username:
+        settings.update(username=unquote(parts.username), password=unquote(parts.password or ""))
+    return settings
+
+
 def plain_notes(result: RunResult) -> list[str]:
     """Things worth saying plainly that no single step or probe says."""
     notes = []
     busy = any(s.attempts and s.attempts[-1].outcome in ("busy", "rate_limited") for s in result.steps if s.outcome == "failed")
     green = any(f.probe == "status_page" and f.data.get("indicator") == "none" for f in result.probes)
+    direct = "passed" if not any(s.outcome == "failed" for s in result.steps) else "failed"
+    for route in result.routes:
+        if route.outcome != direct:
+            notes.append(
+                f"Route {route.name!r} {route.outcome} where the direct path {direct}: the network "
+                "path or region makes the difference."
+            )
     if busy and green:
         notes.append(
             "The status page says all systems are operational, yet the chat is busy: capacity "
