@@ -337,6 +337,104 @@ def test_api_rejects_malformed_requests(sim):
     assert status == 400 and json.loads(body)["error"]["message"] == "Invalid Format"
 
 
+def _error_body(message, type_, code):
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+@pytest.mark.parametrize(
+    "code, body",
+    [
+        pytest.param(
+            400,
+            _error_body("Invalid Format", "invalid_request_error", "invalid_request_error"),
+            id="400",
+        ),
+        pytest.param(
+            401,
+            _error_body(
+                "Authentication Fails (no such user)",
+                "authentication_error",
+                "invalid_request_error",
+            ),
+            id="401",
+        ),
+        pytest.param(
+            402,
+            _error_body("Insufficient Balance", "unknown_error", "invalid_request_error"),
+            id="402",
+        ),
+        pytest.param(
+            422,
+            _error_body("Invalid Parameters", "invalid_request_error", "invalid_request_error"),
+            id="422",
+        ),
+        pytest.param(429, RATE_LIMITED, id="429"),
+        pytest.param(500, _error_body("Server Error", "server_error", "server_error"), id="500"),
+        pytest.param(503, OVERLOADED, id="503"),
+        pytest.param(
+            529,
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            id="529-anthropic",
+        ),
+    ],
+)
+def test_api_status_setting_stages_each_error(sim, code, body):
+    sim.configure(api_status=code, scenario="healthy")
+    got, headers, text = request(sim, "/v1/chat/completions", CHAT, AUTH)
+    data = json.loads(text)
+    data.pop("request_id", None)  # Anthropic's, different each time
+    assert (got, data) == (code, body)
+    assert headers.get("Retry-After") == ("7" if code == 429 else None)
+    # A staged 401 is a bad key: /models refuses it too; other errors leave /models alone.
+    assert request(sim, "/v1/models", headers=AUTH)[0] == (401 if code == 401 else 200)
+
+
+def test_api_status_429_without_retry_after(sim):
+    sim.configure(api_status=429, retry_after="")
+    assert "Retry-After" not in request(sim, "/v1/chat/completions", CHAT, AUTH)[1]
+
+
+def test_api_queued_plain_request_gets_empty_lines_then_the_answer(sim):
+    sim.configure(api_queued=0.05)
+    status, _, body = request(sim, "/v1/chat/completions", CHAT, AUTH)
+    head, _, rest = body.partition("{")
+    assert status == 200 and head and set(head) == {"\n"}
+    assert json.loads("{" + rest)["choices"][0]["message"]["content"] == "pong"
+
+
+def test_api_queued_stream_gets_keep_alives_then_the_answer(sim):
+    sim.configure(api_queued=0.05)
+    _, _, body = request(sim, "/v1/chat/completions", {**CHAT, "stream": True}, AUTH)
+    parsed = frames(body)
+    beats = [e for e, _ in parsed].index("message")
+    assert beats >= 1 and body.startswith(": keep-alive\n\n" * beats)
+    assert parsed[-1] == ("message", "[DONE]")
+
+
+@pytest.mark.parametrize(
+    "extra, settings, content, finish",
+    [
+        pytest.param({"max_tokens": 1}, {}, "Echo", "length", id="max-tokens"),
+        pytest.param(
+            {},
+            {"api_finish_reason": "insufficient_system_resource"},
+            "Echo: he",
+            "insufficient_system_resource",
+            id="out-of-resources",
+        ),
+    ],
+)
+def test_api_answer_cut_short(sim, extra, settings, content, finish):
+    sim.configure(**settings)
+    prompt = {
+        "model": "deepseek-chat",
+        "messages": [{"role": "user", "content": "Echo: Echo: hello there"}],
+    }
+    data = json.loads(request(sim, "/v1/chat/completions", {**prompt, **extra}, AUTH)[2])
+    assert data["choices"][0]["message"]["content"] == content
+    assert data["choices"][0]["finish_reason"] == finish
+
+
 # -- status page ----------------------------------------------------------------------
 
 
@@ -365,6 +463,51 @@ def test_status_page(sim, level, description, component_status, incidents):
     ]
     assert len(summary["incidents"]) == incidents
     assert summary["scheduled_maintenances"] == []
+
+
+def test_status_page_stages_components_incident_and_maintenance(sim):
+    sim.configure(
+        component_api="degraded_performance",
+        incident="Elevated error rates",
+        incident_impact="major",
+        incident_status="monitoring",
+        maintenance="Database upgrade",
+        maintenance_status="scheduled",
+    )
+    summary = json.loads(request(sim, "/api/v2/summary.json")[2])
+    assert summary["status"]["indicator"] == "none"  # staged exactly, nothing derived
+    assert [c["status"] for c in summary["components"]] == ["degraded_performance", "operational"]
+    [incident] = summary["incidents"]
+    assert (incident["name"], incident["impact"], incident["status"]) == (
+        "Elevated error rates",
+        "major",
+        "monitoring",
+    )
+    assert incident["incident_updates"][0]["body"].startswith("A fix has been implemented")
+    [maintenance] = summary["scheduled_maintenances"]
+    assert (maintenance["name"], maintenance["status"], maintenance["impact"]) == (
+        "Database upgrade",
+        "scheduled",
+        "maintenance",
+    )
+    assert maintenance["scheduled_for"] < maintenance["scheduled_until"]
+
+
+@pytest.mark.parametrize(
+    "fault, path, status, kind",
+    [
+        pytest.param("cloudflare", "/api/v2/status.json", 403, "text/html", id="cloudflare"),
+        pytest.param("no-summary", "/api/v2/summary.json", 404, "text/plain", id="no-summary"),
+        pytest.param(
+            "no-summary", "/api/v2/status.json", 200, "application/json", id="no-summary-status"
+        ),
+    ],
+)
+def test_status_faults(sim, fault, path, status, kind):
+    sim.configure(status_fault=fault)
+    got, headers, body = request(sim, path)
+    assert (got, headers["Content-Type"].split(";")[0]) == (status, kind)
+    assert ("<title>Just a moment...</title>" in body) == (fault == "cloudflare")
 
 
 def test_busy_scenarios_keep_the_status_page_green(sim):
@@ -405,6 +548,14 @@ def test_control_endpoints(sim):
         pytest.param({"busy_form": "banner"}, list(BUSY_FORMS), id="busy-form"),
         pytest.param({"lang": "fr"}, list(LANGS), id="lang"),
         pytest.param({"status": "amber"}, ["none", "minor", "major", "critical"], id="status"),
+        pytest.param(
+            {"component_web": "down"}, ["operational", "under_maintenance"], id="component"
+        ),
+        pytest.param(
+            {"maintenance_status": "completed"}, ["scheduled", "in_progress"], id="maintenance"
+        ),
+        pytest.param({"api_status": 404}, ["401", "503", "529"], id="api-status"),
+        pytest.param({"api_queued": -1}, ["api_queued"], id="api-queued"),
         pytest.param({"colour": "red"}, ["scenario", "busy_form", "lang"], id="unknown-setting"),
     ],
 )

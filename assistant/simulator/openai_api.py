@@ -1,7 +1,9 @@
 """The OpenAI-compatible API (DeepSeek's `/v1`): models and chat completions, real error bodies.
 
 Any non-empty bearer token is accepted: the point is to exercise the error paths a probe
-meets (401, 429 with Retry-After, 503 overloaded), not to model accounts.
+meets (every documented error status, 429 with or without Retry-After, a queue that only
+sends keep-alives, an answer cut short by `insufficient_system_resource`), not to model
+accounts.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import uuid
 
 from aiohttp import web
 
-from assistant.simulator import texts, wire
-from assistant.simulator.state import HTTP_503, RATE_LIMIT, STALL, TRUNCATED
+from assistant.simulator import api_errors, wire
+from assistant.simulator.state import API_ERROR, HTTP_503, RATE_LIMIT, STALL, TRUNCATED
 from assistant.simulator.web import STATE
 
 MODELS = ("deepseek-chat", "deepseek-reasoner")
@@ -24,13 +26,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", chat_completions)
 
 
-def _error(status: int, message: str, type_: str, code: str, headers=None) -> web.Response:
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
-    return wire.json_response(body, status=status, headers=headers)
-
-
 def _unauthorized() -> web.Response:
-    return _error(401, texts.API_AUTH_FAILED, "authentication_error", "invalid_request_error")
+    return api_errors.response(401)
 
 
 def _authorized(request: web.Request) -> bool:
@@ -39,7 +36,8 @@ def _authorized(request: web.Request) -> bool:
 
 
 async def models(request: web.Request) -> web.Response:
-    if not _authorized(request):
+    # A staged 401 is a bad key, and a bad key fails everywhere; other errors are the model's.
+    if not _authorized(request) or request.app[STATE].settings.api_status == 401:
         return _unauthorized()
     data = [{"id": m, "object": "model", "owned_by": "deepseek"} for m in MODELS]
     return wire.json_response({"object": "list", "data": data})
@@ -53,33 +51,65 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         messages = body["messages"]
         prompt = _last_user_text(messages)
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        return _error(
-            400, texts.API_INVALID_FORMAT, "invalid_request_error", "invalid_request_error"
-        )
+        return api_errors.response(400)
 
     turn = request.app[STATE].api_turn()
     s = turn.settings
-    if turn.outcome == HTTP_503:
-        return _error(503, texts.API_OVERLOADED, "server_error", "server_overloaded")
-    if turn.outcome == RATE_LIMIT:
-        headers = {"Retry-After": s.retry_after} if s.retry_after else None
-        return _error(
-            429, texts.API_RATE_LIMITED, "rate_limit_error", "rate_limit_exceeded", headers
-        )
+    if turn.outcome in (API_ERROR, HTTP_503, RATE_LIMIT):
+        status = {HTTP_503: 503, RATE_LIMIT: 429}.get(turn.outcome, s.api_status)
+        return api_errors.response(status, s.retry_after)
 
     model = str(body.get("model") or MODELS[0])
-    answer = wire.answer_for(prompt)
+    answer, finish_reason = _answer(prompt, body.get("max_tokens"), s.api_finish_reason)
     ident = f"chatcmpl-{uuid.uuid4()}"
     created = int(time.time())
-    if not body.get("stream"):
+    streaming = bool(body.get("stream"))
+    if not s.api_queued and not streaming:
         # Stalls and truncation are stream faults: a non-streaming request gets the answer.
-        return wire.json_response(_completion(ident, created, model, prompt, answer))
-    return await _stream(request, turn.outcome, s, ident, created, model, answer)
+        return wire.json_response(_completion(ident, created, model, prompt, answer, finish_reason))
+    if streaming:
+        response = await wire.open_stream(request)
+    else:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+    try:
+        await _hold(response, streaming, s)
+        if streaming:
+            return await _stream(
+                response, turn.outcome, s, ident, created, model, answer, finish_reason
+            )
+        done = _completion(ident, created, model, prompt, answer, finish_reason)
+        await response.write(wire.dumps(done).encode())
+        await response.write_eof()
+    except ConnectionResetError:  # the client gave up waiting: nothing left to send
+        pass
+    return response
 
 
-async def _stream(request, outcome, s, ident, created, model, answer) -> web.StreamResponse:
-    stream = await wire.open_stream(request)
+def _answer(prompt: str, max_tokens, finish_reason: str) -> tuple[str, str]:
+    """The answer and its finish reason: cut to `max_tokens` (a chunk counts as a token)
+    or, for any finish reason but stop, cut in half as an overloaded server does."""
+    answer = wire.answer_for(prompt)
+    if finish_reason != "stop":
+        return answer[: max(1, len(answer) // 2)], finish_reason
+    parts = wire.chunks(answer)
+    if isinstance(max_tokens, int) and 0 < max_tokens < len(parts):
+        return "".join(parts[:max_tokens]), "length"
+    return answer, "stop"
 
+
+async def _hold(response: web.StreamResponse, streaming: bool, s) -> None:
+    """Keep the request `api_queued` seconds in the queue, sending what the real API sends."""
+    # Streaming waits get `: keep-alive` comments, non-streaming ones bare empty lines.
+    beat = wire.sse_comment("keep-alive") if streaming else b"\n"
+    loop = asyncio.get_running_loop()
+    end = loop.time() + s.api_queued
+    while (left := end - loop.time()) > 0:
+        await response.write(beat)
+        await asyncio.sleep(min(left, max(s.heartbeat_interval, 0.01)))  # never a busy loop
+
+
+async def _stream(stream, outcome, s, ident, created, model, answer, finish_reason):
     def chunk(delta: dict, finish_reason=None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return wire.sse(
@@ -107,7 +137,7 @@ async def _stream(request, outcome, s, ident, created, model, answer) -> web.Str
                 await stream.write(chunk({"content": part}))
                 await asyncio.sleep(s.chunk_delay)
             if outcome != TRUNCATED:
-                await stream.write(chunk({}, finish_reason="stop"))
+                await stream.write(chunk({}, finish_reason=finish_reason))
                 await stream.write(wire.sse("[DONE]"))
         await stream.write_eof()
     except ConnectionResetError:
@@ -115,7 +145,7 @@ async def _stream(request, outcome, s, ident, created, model, answer) -> web.Str
     return stream
 
 
-def _completion(ident: str, created: int, model: str, prompt: str, answer: str) -> dict:
+def _completion(ident, created, model, prompt, answer, finish_reason="stop") -> dict:
     prompt_tokens, completion_tokens = len(prompt.split()) or 1, len(answer.split()) or 1
     return {
         "id": ident,
@@ -127,7 +157,7 @@ def _completion(ident: str, created: int, model: str, prompt: str, answer: str) 
                 "index": 0,
                 "message": {"role": "assistant", "content": answer},
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {

@@ -32,6 +32,24 @@ STATUS_LEVELS: dict[str, tuple[str, str]] = {
     "critical": ("Major System Outage", "major_outage"),
 }
 
+COMPONENT_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring")  # unresolved ones only
+MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying")  # not yet completed
+# none: a healthy page; cloudflare: a 403 challenge page where JSON was expected;
+# no-summary: summary.json is 404, so a probe must fall back to status.json.
+STATUS_FAULTS = ("none", "cloudflare", "no-summary")
+
+# API error statuses the simulator can stage, DeepSeek's documented ones plus Anthropic's
+# 529 (a fallback provider's overload); `openai_api` holds their bodies.
+API_STATUSES = (400, 401, 402, 422, 429, 500, 503, 529)
+FINISH_REASONS = ("stop", "length", "content_filter", "insufficient_system_resource")
+
 # How many turns `busy-twice` fails and how many answers `long-chat-busy` allows per chat.
 BUSY_TWICE_COUNT = 2
 LONG_CHAT_ANSWERS = 2
@@ -50,6 +68,22 @@ class Settings:
     # A string because the real header is one; None or "" leaves the header out.
     retry_after: str | None = "7"
     status: str = "none"
+    # Status page, beyond the overall level. A component left at None follows `status`;
+    # nothing derives the indicator from them, so a test stages exactly what it asserts.
+    component_api: str | None = None
+    component_web: str | None = None
+    incident: str | None = None  # the name of an unresolved incident (replaces the default one)
+    incident_impact: str = "minor"
+    incident_status: str = "investigating"
+    maintenance: str | None = None  # the name of a scheduled maintenance
+    maintenance_status: str = "in_progress"
+    status_fault: str = "none"
+    # API, beyond the scenario: an error status for every completion (401 also for
+    # /models), seconds a completion waits in the queue sending keep-alives before it
+    # answers (the real API holds it up to 10 minutes), and how an answer finishes.
+    api_status: int | None = None
+    api_queued: float = 0.0
+    api_finish_reason: str = "stop"
 
     @classmethod
     def make(cls, base: Settings | None = None, **changes) -> Settings:
@@ -72,9 +106,21 @@ class Settings:
         _one_of("busy form", self.busy_form, BUSY_FORMS)
         _one_of("language", self.lang, LANGS)
         _one_of("status indicator", self.status, STATUS_LEVELS)
+        for name in ("component_api", "component_web"):
+            if getattr(self, name) is not None:
+                _one_of(name.replace("_", " ") + " status", getattr(self, name), COMPONENT_STATUSES)
+        _one_of("incident impact", self.incident_impact, STATUS_LEVELS)
+        _one_of("incident status", self.incident_status, INCIDENT_STATUSES)
+        _one_of("maintenance status", self.maintenance_status, MAINTENANCE_STATUSES)
+        _one_of("status fault", self.status_fault, STATUS_FAULTS)
+        if isinstance(self.api_status, str) and self.api_status.isdigit():
+            object.__setattr__(self, "api_status", int(self.api_status))  # "503" from a CLI
+        if self.api_status is not None:
+            _one_of("API status", self.api_status, API_STATUSES)
+        _one_of("finish reason", self.api_finish_reason, FINISH_REASONS)
         if not isinstance(self.heartbeats, int) or self.heartbeats < 0:
             raise ValueError(f"heartbeats must be a whole number >= 0, not {self.heartbeats!r}")
-        for name in ("heartbeat_interval", "chunk_delay"):
+        for name in ("heartbeat_interval", "chunk_delay", "api_queued"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
@@ -85,4 +131,4 @@ class Settings:
 
 def _one_of(what: str, value, valid) -> None:
     if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(map(str, valid))}")

@@ -20,6 +20,7 @@ HTTP_503 = "http-503"
 RATE_LIMIT = "rate-limit"
 STALL = "stall"
 TRUNCATED = "truncated"
+API_ERROR = "api-error"  # the API answers the `api_status` setting's error
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ class State:
         """Count an API completion request and decide what it gets.
 
         The API has no overload hint: busy is a 503. Stalls and truncation only exist
-        for streaming requests; the handler decides how a non-streaming one looks.
+        for streaming requests; the handler decides how a non-streaming one looks. A
+        staged `api_status` wins over the scenario: it is what the test asked for.
         """
         with self._lock:
             self.api_completions += 1
@@ -105,4 +107,6 @@ class State:
                 "stream-stall": STALL,
                 "stream-truncated": TRUNCATED,
             }.get(s.scenario, ANSWER)
+            if s.api_status is not None:
+                outcome = API_ERROR
             return Turn(outcome, s, n)
