@@ -37,4 +37,6 @@ class ProbeContext:
     timeout: float = 10.0  # real seconds, per probe
     proxy: str | None = None  # http://host:port to send the probe's traffic through
     allow_system_changes: bool = False  # e.g. flushing the DNS cache
-    env: dict[str, str] | None = None  # where API keys are read from (default: os.environ)
+    # Where API keys are read from (default: os.environ); kept out of repr so that
+    # logging a context can never print a key.
+    env: dict[str, str] | None = field(default=None, repr=False)
