@@ -19,7 +19,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from assistant.errors import EnvironmentProblem
-from assistant.simulator import openai_api, statuspage, wire
+from assistant.simulator import netprobe, openai_api, statuspage, wire
 from assistant.simulator import web as chat_web
 from assistant.simulator.settings import Settings
 from assistant.simulator.state import State
@@ -35,6 +35,7 @@ def build_app(state: State) -> web.Application:
     chat_web.add_routes(app)
     openai_api.add_routes(app)
     statuspage.add_routes(app)
+    netprobe.add_routes(app)
     app.router.add_get("/__sim/state", _get_state)
     app.router.add_post("/__sim/config", _post_config)
     app.on_response_prepare.append(_no_store)
