@@ -56,3 +56,30 @@ def test_probes_run_alongside_the_steps_and_land_in_the_report(run_text):
     assert [e for e in ran.events if isinstance(e, ev.ProbeFinding)]
     report = ran.result.to_dict()
     assert report["probes"][0]["probe"] == "windows"
+
+
+def test_routes_rerun_the_steps_through_each_proxy_and_compare(run_text):
+    from assistant.simulator.faultproxy import FaultProxy
+
+    with FaultProxy(latency=0.2) as slow, FaultProxy(faults=("drop_sse",)) as blocked:
+        ran = run_text(
+            f"""
+            site: simulator
+            routes:
+              - {{name: slow, proxy: "{slow.url}"}}
+              - {{name: blocked, proxy: "http://user:secret@{blocked.url.split('//')[1]}"}}
+            steps:
+              - open: /
+              - send: "Reply with the single word: pong"
+              - expect_reply: {{contains: pong, timeout: 5s}}
+            """
+        )
+        assert slow.requests > 0 and blocked.requests > 0  # the browser really went through them
+    direct = ran.result
+    assert direct.outcome == "passed"  # the direct path decides the run
+    by_name = {r.name: r for r in direct.routes}
+    assert by_name["slow"].outcome == "passed"
+    assert by_name["blocked"].outcome == "failed"
+    assert by_name["blocked"].steps[-1].attempts[-1].outcome != "answered"  # the stream never got through
+    assert "secret" not in str(direct.to_dict())
+    assert any("'blocked' failed where the direct path passed" in n for n in direct.notes)
