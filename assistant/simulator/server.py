@@ -13,7 +13,6 @@ import asyncio
 import errno
 import ipaddress
 import socket
-import threading
 from collections.abc import Callable
 
 from aiohttp import web
@@ -23,6 +22,7 @@ from assistant.simulator import netprobe, openai_api, statuspage, wire
 from assistant.simulator import web as chat_web
 from assistant.simulator.settings import Settings
 from assistant.simulator.state import State
+from assistant.simulator.thread import LoopThread
 from assistant.simulator.web import STATE
 
 # Streams can be mid-heartbeat when we stop: do not wait aiohttp's default 60 s for them.
@@ -146,58 +146,31 @@ class Simulator:
         check_loopback(host)
         self.host = host
         self.port = port  # the real port once started, when 0 was asked for
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._runner = LoopThread("simulator")
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> Simulator:
-        if self._thread is not None:
+        if self._runner.running:
             return self
         sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        ready = threading.Event()
-        failure: list[BaseException] = []
 
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
+        async def setup() -> web.AppRunner:
             try:
-                runner = await _start_site(self._state, sock)
-            except BaseException as exc:
-                failure.append(exc)
+                return await _start_site(self._state, sock)
+            except BaseException:
                 sock.close()
-                return
-            finally:
-                ready.set()
-            try:
-                await self._stop.wait()
-            finally:
-                await runner.cleanup()
+                raise
 
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(main(),), name="simulator", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        async def cleanup(runner: web.AppRunner) -> None:
+            await runner.cleanup()
+
+        self._runner.start(setup, cleanup)
         return self
 
     def stop(self) -> None:
-        thread, loop, stop = self._thread, self._loop, self._stop
-        if thread is None:
-            return
-        if loop is not None and stop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                pass  # the loop already ended on its own
-        thread.join()
-        self._thread = self._loop = self._stop = None
+        self._runner.stop()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -214,7 +187,7 @@ class Simulator:
 
     @property
     def url(self) -> str:
-        if self._thread is None:
+        if not self._runner.running:
             raise RuntimeError("the simulator is not running: call start() first")
         return _url(self.host, self.port)
 
