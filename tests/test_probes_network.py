@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import socket
 import ssl
@@ -18,6 +19,7 @@ import sys
 import pytest
 from aiohttp import web
 
+from assistant.playbook import load_site
 from assistant.playbook.model import ApiSpec, SiteProfile
 from assistant.probes import ProbeContext, dnsflush
 from assistant.probes.network import (
@@ -86,7 +88,8 @@ def closed_port() -> int:
     ],
 )
 def test_dns(host, outcome, expect):
-    (found,) = asyncio.run(probe_dns(site(f"http://{host}:8765/"), ProbeContext(timeout=5)))
+    found, *flush = asyncio.run(probe_dns(site(f"http://{host}:8765/"), ProbeContext(timeout=5)))
+    assert [f.subject for f in flush] == ([] if outcome == "ok" else ["flush"])
     assert (found.probe, found.subject, found.outcome) == ("dns", host, outcome)
     assert found.data["time_s"] < 1.0
     if outcome == "ok":
@@ -384,3 +387,18 @@ def test_chromium_through_a_buffering_proxy(simulator, fresh_proxy):
     assert status == 200 and proxied >= 2  # the page and the stream both went through the proxy
     assert len(held) == 5 and held[-1] - held[0] < 0.1 and held[0] > 0.7  # all at once, at the end
     assert len(passed) == 5 and passed[-1] - passed[0] > 0.6  # the same stream, unbuffered
+
+
+def test_a_failed_lookup_brings_flush_advice_and_changes_nothing_without_permission():
+    site = dataclasses.replace(load_site("simulator"), url="http://chat.example.invalid/", status_page=(), api=None)
+    findings = asyncio.run(probe_dns(site, ProbeContext(timeout=2.0)))
+    flush = [f for f in findings if f.subject == "flush"]
+    assert [f.outcome for f in flush] == ["unknown"]
+    assert "not allowed" in flush[0].summary and flush[0].data["command"] in flush[0].summary
+    assert not any(f.data.get("after_flush") for f in findings)
+
+
+def test_resolving_hosts_brings_no_flush_finding():
+    site = dataclasses.replace(load_site("simulator"), url="http://127.0.0.1:8765/", status_page=(), api=None)
+    findings = asyncio.run(probe_dns(site, ProbeContext(timeout=2.0)))
+    assert [f.outcome for f in findings] == ["ok"]

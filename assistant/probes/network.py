@@ -57,9 +57,19 @@ def failure_kind(exc: BaseException) -> str:
 
 
 async def probe_dns(site: SiteProfile, ctx: ProbeContext) -> list[Finding]:
-    """Resolve every distinct host of the site, timing each."""
+    """Resolve every distinct host of the site, timing each; when one fails, the flush remedy:
+    advice for this operating system, or (with --allow-system-changes) the flush and a retry."""
     hosts = list(dict.fromkeys(host for _, host, _, _ in origins(site)))
-    return list(await asyncio.gather(*(_resolve(host, ctx.timeout) for host in hosts)))
+    findings = list(await asyncio.gather(*(_resolve(host, ctx.timeout) for host in hosts)))
+    failed = [f.subject for f in findings if f.outcome != "ok"]
+    if failed:
+        flush = await flush_dns(ctx)
+        findings.append(flush)
+        if flush.outcome == "ok":  # measured, not assumed: does the name resolve now?
+            for again in await asyncio.gather(*(_resolve(host, ctx.timeout) for host in failed)):
+                again.summary, again.data["after_flush"] = f"after the flush: {again.summary}", True
+                findings.append(again)
+    return findings
 
 
 async def _resolve(host: str, timeout: float) -> Finding:
