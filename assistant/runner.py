@@ -38,15 +38,26 @@ class StepContext:
 
 
 def step_label(step: Step) -> str:
-    """A short human label: `send 'hello'`, `expect_reply contains 'pong'`."""
+    """A short human label: `send 'hello'`, `expect_reply contains 'pong'`, `reload hard`."""
     if step.is_block:
         return f"retry block ({len(step.steps)} steps)"
-    p = step.params
-    shown = [repr(p[k]) for k in ("url", "text", "target", "name") if k in p]
-    shown += [f"{p['duration']:g} s"] if "duration" in p else []
-    shown += [f"contains {p['contains']!r}"] if "contains" in p else []
-    shown += [f"matches /{p['matches']}/"] if "matches" in p else []
-    return " ".join([step.kind, *shown])
+    return " ".join([step.kind, *(_param_label(k, v) for k, v in step.params.items() if k != "timeout" and v is not False)])
+
+
+def _param_label(key: str, value) -> str:
+    if key in ("url", "text", "target", "name"):
+        return repr(value)
+    if key == "duration":
+        return f"{value:g} s"
+    if key == "matches":
+        return f"matches /{value}/"
+    if value is True:
+        return key
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if key == "contains":
+        return f"contains {value!r}"
+    return str(value) if key == "what" else f"{key}={value}"
 
 
 class Runner:

@@ -32,7 +32,7 @@ class StepDef:
 
 REGISTRY: dict[str, StepDef] = {}
 
-_MODULES = ("assistant.steps.chat", "assistant.steps.misc")
+_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state")
 
 
 def step(
