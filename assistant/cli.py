@@ -141,7 +141,7 @@ def _simulator(**settings):
 
 
 SCENARIO_HELP = (
-    "healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall, stream-truncated, long-chat-busy."
+    "healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall, stream-truncated, stale-cache, bad-cookie, long-conversation."
 )
 
 

@@ -7,6 +7,7 @@ the counters, so tests stay independent and the suite runs in about a second.
 from __future__ import annotations
 
 import asyncio
+import http.cookies
 import json
 import socket
 import urllib.error
@@ -165,11 +166,90 @@ def test_busy_twice_fails_exactly_twice(sim):
     assert sim.completions == 4
 
 
-def test_long_chat_busy_is_fixed_by_a_new_chat(sim):
-    sim.configure(scenario="long-chat-busy")
-    first_chat = [frames(complete(sim, chat="a")[2])[-2][0] for _ in range(3)]
-    assert first_chat == ["finish", "finish", "hint"]
+@pytest.mark.parametrize("long_after", [2, 3])
+def test_long_conversation_is_fixed_by_a_new_chat(sim, long_after):
+    sim.configure(scenario="long-conversation", long_after=long_after)
+    first_chat = [frames(complete(sim, chat="a")[2])[-2][0] for _ in range(long_after + 2)]
+    assert first_chat == ["finish"] * long_after + ["hint", "hint"]
     assert frames(complete(sim, chat="b")[2])[-2][0] == "finish"
+
+
+# -- browser-state scenarios over HTTP (tests/test_simulator_state_scenarios.py drives Chromium)
+
+
+def bundle_build(sim, headers=None):
+    """(build id, Cache-Control) of one request for the page's script bundle."""
+    status, got, body = request(sim, "/static/bundle.js", headers=headers)
+    assert status == 200 and got["Content-Type"].startswith("text/javascript")
+    head = body.split("\n", 1)[0]
+    assert head.startswith("window.simBuild = ")
+    build = json.loads(head.removeprefix("window.simBuild = ").rstrip(";"))
+    return build["id"], got["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "scenario, builds",
+    [
+        pytest.param("stale-cache", ["2025.01-old", "2025.02", "2025.02"], id="stale-cache"),
+        pytest.param("healthy", ["2025.02"] * 3, id="healthy"),
+        pytest.param("bad-cookie", ["2025.02"] * 3, id="bad-cookie"),
+    ],
+)
+def test_bundle_is_cacheable_and_only_stale_cache_serves_the_old_build_once(sim, scenario, builds):
+    sim.configure(scenario=scenario)
+    got = [bundle_build(sim) for _ in builds]
+    assert [build for build, _ in got] == builds
+    assert {cache for _, cache in got} == {"public, max-age=86400"}  # and no no-store
+    assert sim.state()["counters"]["bundles"] == 3
+
+
+def test_the_old_builds_endpoint_is_gone(sim):
+    body = {"chat_session_id": "a", "prompt": "hi", "parent_message_id": None}
+    status, headers, body = request(sim, "/api/v0/chat/completion_v1", body)
+    assert status == 410 and headers["Content-Type"].startswith("application/json")
+    assert json.loads(body)["code"] == 410
+    assert sim.completions == 0  # not the current endpoint
+
+
+def session_set_by(sim, cookie=None):
+    """The ds_session value a page load sets (None: it sets none), sending `cookie` if given."""
+    headers = {"Cookie": f"ds_session={cookie}"} if cookie else None
+    jar = http.cookies.SimpleCookie(request(sim, "/", headers=headers)[1].get("Set-Cookie", ""))
+    return jar["ds_session"].value if "ds_session" in jar else None
+
+
+def test_bad_cookie_corrupts_the_first_page_loads_session(sim):
+    sim.configure(scenario="bad-cookie")
+    good = "sim-" + "0" * 32
+    corrupt = session_set_by(sim, good)  # the first load overwrites even a good session
+    assert corrupt.startswith("corrupt%00")
+    assert session_set_by(sim, corrupt) is None  # a reload keeps the corrupt one
+    fresh = session_set_by(sim)  # after cookies are cleared: a new, valid one
+    assert fresh.startswith("sim-") and fresh != good
+    assert session_set_by(sim, fresh) is None
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "stale-cache", "long-conversation"])
+def test_other_scenarios_only_hand_out_valid_sessions(sim, scenario):
+    sim.configure(scenario=scenario)
+    assert session_set_by(sim).startswith("sim-")
+    assert session_set_by(sim, "sim-" + "0" * 32) is None
+
+
+@pytest.mark.parametrize(
+    "scenario, cookie, event",
+    [
+        pytest.param("bad-cookie", "corrupt%00%ff%fe", "hint", id="corrupt-is-busy"),
+        pytest.param("bad-cookie", "sim-" + "0" * 32, "finish", id="valid-answers"),
+        pytest.param("bad-cookie", None, "finish", id="none-answers"),
+        pytest.param("healthy", "corrupt%00%ff%fe", "finish", id="only-in-bad-cookie"),
+    ],
+)
+def test_bad_cookie_makes_sends_with_a_corrupt_session_busy(sim, scenario, cookie, event):
+    sim.configure(scenario=scenario)
+    headers = {"Cookie": f"ds_session={cookie}"} if cookie else None
+    body = {"chat_session_id": "a", "prompt": "hi", "parent_message_id": None}
+    assert frames(request(sim, "/api/v0/chat/completion", body, headers)[2])[-2][0] == event
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -260,7 +340,9 @@ def test_api_models(sim):
     assert [m["id"] for m in data["data"]] == ["deepseek-chat", "deepseek-reasoner"]
 
 
-@pytest.mark.parametrize("scenario", ["healthy", "stream-stall", "long-chat-busy"])
+@pytest.mark.parametrize(
+    "scenario", ["healthy", "stream-stall", "long-conversation", "stale-cache", "bad-cookie"]
+)
 def test_api_completion_answers(sim, scenario):
     sim.configure(scenario=scenario)
     status, _, body = request(sim, "/v1/chat/completions", CHAT, AUTH)
@@ -556,6 +638,7 @@ def test_control_endpoints(sim):
         ),
         pytest.param({"api_status": 404}, ["401", "503", "529"], id="api-status"),
         pytest.param({"api_queued": -1}, ["api_queued"], id="api-queued"),
+        pytest.param({"long_after": -1}, ["long_after"], id="long-after"),
         pytest.param({"colour": "red"}, ["scenario", "busy_form", "lang"], id="unknown-setting"),
     ],
 )
@@ -641,7 +724,7 @@ def test_page_carries_the_language(sim, lang, path):
         assert fragment in html
 
 
-@pytest.mark.parametrize("name", ["chat.js", "chat.css"])
+@pytest.mark.parametrize("name", ["chat.js", "chat.css", "bundle.js"])
 def test_static_files_are_served(sim, name):
     status, _, body = request(sim, f"/static/{name}")
     assert status == 200 and len(body) > 100

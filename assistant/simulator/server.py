@@ -43,7 +43,8 @@ def build_app(state: State) -> web.Application:
 
 
 async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
-    # Nothing is cacheable yet: a stale page would hide a change of settings between runs.
+    # A stale page would hide a change of settings between runs, so nothing is cacheable
+    # unless its handler says so (only the script bundle does: stale-cache needs a cache).
     response.headers.setdefault("Cache-Control", "no-store")
 
 

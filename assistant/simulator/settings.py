@@ -17,7 +17,11 @@ SCENARIOS: dict[str, str] = {
     "rate-limit": "the completion endpoint answers HTTP 429 with Retry-After (unless retry_after is empty)",
     "stream-stall": "heartbeats, then the stream closes with no data and no hint",
     "stream-truncated": "the answer starts streaming, then the stream closes before it finishes",
-    "long-chat-busy": "each conversation answers twice, then is busy until a new chat is started",
+    "stale-cache": "the first script bundle served is an old build that posts to a retired endpoint (410), "
+    "cached for a day: only a hard reload or an emptied cache fixes it",
+    "bad-cookie": "the first page load sets a corrupt session cookie and every send carrying it is busy: "
+    "only clearing cookies and reloading fixes it",
+    "long-conversation": "each conversation answers long_after times, then is busy until a new chat is started",
 }
 
 BUSY_FORMS = ("inline", "row", "toast")
@@ -50,9 +54,8 @@ STATUS_FAULTS = ("none", "cloudflare", "no-summary")
 API_STATUSES = (400, 401, 402, 422, 429, 500, 503, 529)
 FINISH_REASONS = ("stop", "length", "content_filter", "insufficient_system_resource")
 
-# How many turns `busy-twice` fails and how many answers `long-chat-busy` allows per chat.
+# How many turns `busy-twice` fails.
 BUSY_TWICE_COUNT = 2
-LONG_CHAT_ANSWERS = 2
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Settings:
     chunk_delay: float = 0.01
     # A string because the real header is one; None or "" leaves the header out.
     retry_after: str | None = "7"
+    # long-conversation: answers per conversation before it turns busy (people report two or three).
+    long_after: int = 2
     status: str = "none"
     # Status page, beyond the overall level. A component left at None follows `status`;
     # nothing derives the indicator from them, so a test stages exactly what it asserts.
@@ -118,8 +123,10 @@ class Settings:
         if self.api_status is not None:
             _one_of("API status", self.api_status, API_STATUSES)
         _one_of("finish reason", self.api_finish_reason, FINISH_REASONS)
-        if not isinstance(self.heartbeats, int) or self.heartbeats < 0:
-            raise ValueError(f"heartbeats must be a whole number >= 0, not {self.heartbeats!r}")
+        for name in ("heartbeats", "long_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
         for name in ("heartbeat_interval", "chunk_delay", "api_queued"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:

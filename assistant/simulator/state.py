@@ -8,10 +8,12 @@ the API cannot drift apart in how they count.
 
 from __future__ import annotations
 
+import re
 import threading
+import uuid
 from dataclasses import dataclass
 
-from assistant.simulator.settings import BUSY_TWICE_COUNT, LONG_CHAT_ANSWERS, Settings
+from assistant.simulator.settings import BUSY_TWICE_COUNT, Settings
 
 # What one completion request gets.
 ANSWER = "answer"
@@ -21,6 +23,24 @@ RATE_LIMIT = "rate-limit"
 STALL = "stall"
 TRUNCATED = "truncated"
 API_ERROR = "api-error"  # the API answers the `api_status` setting's error
+
+# Which script bundle a request for it gets (stale-cache serves OLD once).
+OLD_BUILD = "old"
+NEW_BUILD = "new"
+
+# The web session cookie. Valid values are the ones `new_session` issues; bad-cookie plants
+# CORRUPT_SESSION, which the server cannot decode (an encoded NUL) and so cannot serve.
+SESSION_COOKIE = "ds_session"
+CORRUPT_SESSION = "corrupt%00%ff%fe"
+_VALID_SESSION = re.compile(r"sim-[0-9a-f]{32}")
+
+
+def new_session() -> str:
+    return f"sim-{uuid.uuid4().hex}"
+
+
+def is_valid_session(value: str) -> bool:
+    return _VALID_SESSION.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,8 @@ class State:
     def _reset(self) -> None:
         self.completions = 0  # web POST /api/v0/chat/completion
         self.api_completions = 0  # POST /v1/chat/completions, counted apart on purpose
+        self.pages = 0  # page loads (/ and /a/chat/s/<id>)
+        self.bundles = 0  # GET /static/bundle.js
         self._turns_by_chat: dict[str, int] = {}
         self._answers_by_chat: dict[str, int] = {}
 
@@ -61,17 +83,51 @@ class State:
                 "counters": {
                     "completions": self.completions,
                     "api_completions": self.api_completions,
+                    "pages": self.pages,
+                    "bundles": self.bundles,
                     "chats": len(self._turns_by_chat),
                 },
             }
 
-    def web_turn(self, chat_id: str) -> Turn:
-        """Count a web completion request and decide what it gets."""
+    def page_session(self, current: str | None) -> str | None:
+        """Count a page load; the session cookie it sets, or None to leave the browser's alone.
+
+        bad-cookie corrupts the session on the first load after configure (overwriting a
+        good one), then behaves like every scenario: a load without a session gets a fresh
+        valid one, and a load with any session, even a corrupt one, keeps it. So a reload
+        keeps failing and only clearing cookies (then reloading) fixes it.
+        """
+        with self._lock:
+            self.pages += 1
+            if self.settings.scenario == "bad-cookie" and self.pages == 1:
+                return CORRUPT_SESSION
+        return new_session() if current is None else None
+
+    def bundle_build(self) -> str:
+        """Count a request for the script bundle and decide which build it gets.
+
+        stale-cache: the first request after configure stands for the copy the browser
+        cached before a deploy, so it gets the OLD build; the bundle is cacheable, so the
+        browser keeps using it until a hard reload or an emptied cache asks again.
+        """
+        with self._lock:
+            self.bundles += 1
+            stale = self.settings.scenario == "stale-cache" and self.bundles == 1
+        return OLD_BUILD if stale else NEW_BUILD
+
+    def web_turn(self, chat_id: str, session: str | None = None) -> Turn:
+        """Count a web completion request and decide what it gets.
+
+        `session` is the request's session cookie: bad-cookie makes a corrupt one busy (the
+        server is fine, the browser's state is not); no cookie at all still answers.
+        """
         with self._lock:
             self.completions += 1
             n = self.completions
             s = self.settings
             turn = self._turns_by_chat[chat_id] = self._turns_by_chat.get(chat_id, 0) + 1
+            # Scenarios not listed answer here: stale-cache's fault is the old bundle, not
+            # this endpoint, and the two below decide for themselves.
             outcome = {
                 "healthy": ANSWER,
                 "busy-twice": BUSY if n <= BUSY_TWICE_COUNT else ANSWER,
@@ -80,10 +136,12 @@ class State:
                 "rate-limit": RATE_LIMIT,
                 "stream-stall": STALL,
                 "stream-truncated": TRUNCATED,
-            }.get(s.scenario)
-            if s.scenario == "long-chat-busy":
+            }.get(s.scenario, ANSWER)
+            if s.scenario == "long-conversation":
                 answered = self._answers_by_chat.get(chat_id, 0)
-                outcome = BUSY if answered >= LONG_CHAT_ANSWERS else ANSWER
+                outcome = BUSY if answered >= s.long_after else ANSWER
+            if s.scenario == "bad-cookie":
+                outcome = BUSY if session is not None and not is_valid_session(session) else ANSWER
             if outcome == ANSWER:
                 self._answers_by_chat[chat_id] = self._answers_by_chat.get(chat_id, 0) + 1
             return Turn(outcome, s, n, turn)

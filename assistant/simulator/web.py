@@ -5,6 +5,12 @@ the busy form is fixed when the page loads, like a deployed front end (reload af
 `configure(busy_form=...)`). The stream imitates DeepSeek's SSE: `ready`, `data:` patches,
 `finish`, `close`, or for a busy turn bare `: ` heartbeats, an error `hint` and a
 `close` that asks for a retry.
+
+Browser state is part of the simulation, so each of its faults has its own remedy: the
+page's script is a cacheable bundle (stale-cache serves an old build once, and the
+browser keeps it until a hard reload or an emptied cache), the page keeps a session
+cookie (bad-cookie plants a corrupt one until cookies are cleared), and the page's
+script keeps its sign-in token in localStorage, as DeepSeek does.
 """
 
 from __future__ import annotations
@@ -19,19 +25,43 @@ from string import Template
 from aiohttp import web
 
 from assistant.simulator import texts, wire
-from assistant.simulator.state import BUSY, HTTP_503, RATE_LIMIT, STALL, TRUNCATED, State
+from assistant.simulator.state import (
+    BUSY,
+    HTTP_503,
+    NEW_BUILD,
+    OLD_BUILD,
+    RATE_LIMIT,
+    SESSION_COOKIE,
+    STALL,
+    TRUNCATED,
+    State,
+)
 
 STATE = web.AppKey("state", State)
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 _PAGE = Template((HERE / "page.html").read_text(encoding="utf-8"))
 
+COMPLETION_PATH = "/api/v0/chat/completion"
+# What the build before the last deploy posted to; retired since, it answers 410 Gone.
+RETIRED_COMPLETION_PATH = "/api/v0/chat/completion_v1"
+RETIRED_MSG = "This API version has been retired. Please reload the page."  # the simulator's own
+# Each build is chat.js behind a line naming it and the endpoint it was built against.
+BUILDS = {
+    OLD_BUILD: {"id": "2025.01-old", "completion": RETIRED_COMPLETION_PATH},
+    NEW_BUILD: {"id": "2025.02", "completion": COMPLETION_PATH},
+}
+# Cacheable like a real deploy's hashed bundle, so a soft reload serves it from the cache.
+BUNDLE_CACHE_CONTROL = "public, max-age=86400"
+
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", page)
     app.router.add_get("/a/chat/s/{chat_id}", page)
     app.router.add_post("/api/v0/chat_session/create", create_session)
-    app.router.add_post("/api/v0/chat/completion", completion)
+    app.router.add_post(COMPLETION_PATH, completion)
+    app.router.add_post(RETIRED_COMPLETION_PATH, retired_completion)
+    app.router.add_get("/static/bundle.js", bundle)  # before the static folder, which would 404 it
     app.router.add_static("/static/", STATIC_DIR)
 
 
@@ -59,7 +89,28 @@ async def page(request: web.Request) -> web.Response:
         upload_label=html.escape(texts.UPLOAD_LABEL),
         config_json=config_json,
     )
-    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    response = web.Response(text=body, content_type="text/html", headers=headers)
+    session = request.app[STATE].page_session(request.cookies.get(SESSION_COOKIE))
+    if session is not None:
+        response.set_cookie(SESSION_COOKIE, session, path="/", httponly=True, samesite="Lax")
+    return response
+
+
+async def bundle(request: web.Request) -> web.Response:
+    """The page's script: chat.js, built against the endpoint of the build this request gets."""
+    build = BUILDS[request.app[STATE].bundle_build()]
+    head = f"window.simBuild = {json.dumps(build)};\n"
+    return web.Response(
+        text=head + (STATIC_DIR / "chat.js").read_text(encoding="utf-8"),
+        content_type="text/javascript",
+        headers={"Cache-Control": BUNDLE_CACHE_CONTROL},
+    )
+
+
+async def retired_completion(request: web.Request) -> web.Response:
+    """The old build's endpoint, gone since the deploy; the page shows its generic error."""
+    return wire.json_response({"code": 410, "msg": RETIRED_MSG, "data": None}, status=410)
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -69,7 +120,8 @@ async def create_session(request: web.Request) -> web.Response:
 async def completion(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     prompt = str(body.get("prompt") or "")
-    turn = request.app[STATE].web_turn(str(body.get("chat_session_id") or ""))
+    chat_id = str(body.get("chat_session_id") or "")
+    turn = request.app[STATE].web_turn(chat_id, request.cookies.get(SESSION_COOKIE))
     s = turn.settings
 
     if turn.outcome == HTTP_503:

@@ -3,6 +3,10 @@
  * busy errors in the form the server chose (inline bubble text, an error row with Retry,
  * or a toast). The DOM it builds is a contract: the site profile and the busy detector
  * select on these class names, roles and attributes, so change them only together.
+ *
+ * The server serves this file as /static/bundle.js behind a line that sets window.simBuild
+ * (the build's id and the completion endpoint it was built against): the stale-cache
+ * scenario's old build is this same script pointed at a retired endpoint.
  */
 (() => {
   "use strict";
@@ -10,6 +14,14 @@
   const config = JSON.parse(document.getElementById("sim-config").textContent);
   const T = config.texts;
   const $ = (selector) => document.querySelector(selector);
+  const build = window.simBuild || { id: "dev", completion: "/api/v0/chat/completion" };
+  document.documentElement.dataset.build = build.id; // which build ran, for whoever debugs it
+
+  /* Like DeepSeek, keep the sign-in in localStorage: clearing cookies alone does not sign out. */
+  if (!localStorage.getItem("userToken")) {
+    const token = "sim-token-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    localStorage.setItem("userToken", JSON.stringify({ value: token, __version: "0" }));
+  }
 
   const messages = $(".chat-messages");
   const input = $("#chat-input");
@@ -98,7 +110,7 @@
     try {
       const id = chatId || (await createChat());
       const response = await postJson(
-        "/api/v0/chat/completion",
+        build.completion,
         { chat_session_id: id, prompt, parent_message_id: parentId },
         mine.signal,
       );
