@@ -71,7 +71,7 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet) -> int:
+def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, in_place=False) -> int:
     from assistant.report.console import ConsoleReporter
     from assistant.report.json_report import JsonReporter
     from assistant.runner import run_playbook
@@ -88,6 +88,7 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
         headless=False if headed else None,
         browser_path=browser_path,
         artifacts_dir=artifacts,
+        in_place=in_place,
     )
     if quiet:
         click.echo(f"{result.outcome.upper()}  {result.summary}", err=True)
@@ -99,14 +100,35 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a playbook variable (repeatable).")
 @click.option("--site", metavar="NAME|PATH", help="Use this site profile instead of the playbook's.")
 @click.option("--url", metavar="URL", help="Override the site's base URL (a simulator on another port, a staging host).")
+@click.option("--in-place", is_flag=True, help="Use the playbook's browser.profile folder itself, not a copy (after a backup; asks first).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing anything of yours (--in-place).")
 @browser_options
 @click.pass_context
-def run(ctx, playbook, variables, site, url, **options) -> None:
+def run(ctx, playbook, variables, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
     from assistant.playbook import load_playbook
 
     loaded = load_playbook(playbook, variables=parse_vars(variables), site=site, url=url)
-    ctx.exit(_execute(loaded, **options))
+    if in_place:
+        _back_up_for_in_place(loaded, yes)
+    ctx.exit(_execute(loaded, in_place=in_place, **options))
+
+
+def _back_up_for_in_place(playbook, yes: bool) -> None:
+    """Consent, a lock check and a backup before a run may touch the person's own profile."""
+    from assistant.browser import profiles
+
+    folder = playbook.browser.profile_path
+    if playbook.browser.profile != "path" or folder is None:
+        raise UsageError("--in-place needs a profile to work on: set browser: {profile: {path: DIR}} in the playbook.")
+    location = profiles.user_data_dir_of(folder)
+    if not yes and not click.confirm(
+        f"This run may change your browser profile {location.user_data_dir} (cookies, cache, storage). "
+        "A backup is made first and `assistant restore` brings it back. Continue?", default=False, err=True
+    ):
+        raise UsageError("Nothing run: not confirmed (use --yes to skip the question).")
+    backup = profiles.backup_profile(location.user_data_dir)  # refuses while a browser holds it
+    click.echo(f"Backed up {location.user_data_dir} to {backup}; undo with `assistant restore {backup}`.", err=True)
 
 
 @cli.command()
@@ -234,6 +256,9 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
     problems = [f for f in findings if f.outcome in PROBLEM_OUTCOMES]
     click.echo(f"{len(findings)} findings, {len(problems)} showing a problem.", err=True)
     ctx.exit(int(ExitCode.CHECK_FAILED if problems else ExitCode.OK))
+
+
+from assistant import cli_browser  # noqa: E402,F401  (registers extensions, bisect, login, restore)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,6 +53,8 @@ def _param_label(key: str, value) -> str:
         return f"matches /{value}/"
     if value is True:
         return key
+    if key == "extensions":
+        return f"({len(value)} extension{'s' if len(value) != 1 else ''})"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if key == "contains":
@@ -74,8 +76,11 @@ class Runner:
         artifacts_dir: Path | None = None,
         rng: random.Random | None = None,
         probe_ctx: ProbeContext | None = None,
+        in_place: bool = False,
     ):
         self.playbook, self.emit, self.clock = playbook, emit, clock
+        self.in_place = in_place  # run on the person's own profile (the CLI backed it up first)
+        self.session = None
         self.probe_ctx = probe_ctx or ProbeContext()
         self.headless = playbook.browser.headless if headless is None else headless
         self.browser_path = browser_path
@@ -107,6 +112,7 @@ class Runner:
         probes = self._start_probes()  # alongside the browser check, from before its launch
         try:
             async with BrowserSession(headless=self.headless, browser_path=self.browser_path) as session:
+                self.session = session
                 result.browser = session.info.describe()
                 self.emit(ev.RunStarted(self.playbook.name, self.playbook.site.name, self.playbook.site.url, result.browser))
                 await self._in_context(session, None, result.steps)
@@ -145,7 +151,7 @@ class Runner:
         """Run the steps in a fresh context (through `route`'s proxy when given)."""
         from assistant.chat import ChatDriver
 
-        context = await session.new_context(**self._context_args(route))
+        context = await self._open_context(session, route)
         try:
             page = await context.new_page()
             self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
@@ -155,6 +161,42 @@ class Runner:
                 await context.close()
             except Exception:  # the browser may be going down (Ctrl-C); it closes the context too
                 pass
+
+    async def _open_context(self, session, route: Route | None):
+        """A context as the playbook's browser spec asks: clean, signed in, a profile, extensions."""
+        from assistant.browser import profiles
+        from assistant.browser.extensions import load_unpacked
+
+        spec, args = self.playbook.browser, self._context_args(route)
+        if spec.profile == "storage_state":
+            args["storage_state"] = profiles.load_storage_state(spec.storage_state)
+        if spec.profile != "path" and not spec.extensions:
+            return await session.new_context(**args)
+        if "storage_state" in args:
+            raise PlaybookError("browser: a storage_state cannot be combined with extensions yet; use profile: {path: ...} for a signed-in profile with extensions.")
+        user_data, extra = None, []
+        if spec.profile == "path":
+            user_data, name = self._profile_folder(session, spec.profile_path)
+            extra = [f"--profile-directory={name}"]
+        extensions = [load_unpacked(p).path for p in spec.extensions]
+        return await session.persistent_context(user_data, extensions=extensions, extra_args=extra, real_profile=user_data is not None, **args)
+
+    def _profile_folder(self, session, path: Path) -> tuple[Path, str]:
+        from assistant.browser import profiles
+
+        if self.in_place:
+            folder, name = profiles.user_data_dir_of(path)
+            return folder, name
+        copy = profiles.copy_profile(path, session.scratch_dir("copy-"))
+        if copy.copied_while_locked:
+            self.emit(ev.Note(f"{path} is in use by a running browser: the copy may miss its last changes", "warning"))
+        return copy.path, copy.profile_name
+
+    async def experiment(self, kind: str, params: dict) -> AttemptResult:
+        """Run an extensions experiment (compare, bisect) for a step, in this run's browser."""
+        from assistant.experiments import run_experiment
+
+        return await run_experiment(kind, params, self.session, self.playbook, self.emit)
 
     async def _through(self, session, route: Route) -> RouteRecord:
         record = RouteRecord(route.name, public_proxy(route.proxy))
@@ -257,10 +299,14 @@ class Runner:
 
     async def _guard(self, step: Step, awaitable) -> AttemptResult:
         """Run a step's coroutine; turn its failures into an attempt result, bad selectors into exit 2."""
+        from assistant.browser.extensions import ExtensionError
+
         try:
             value = await awaitable
         except StepFailed as exc:
             return AttemptResult(exc.outcome, Signal("step", exc.detail), passed=False, detail=exc.detail)
+        except ExtensionError as exc:
+            raise PlaybookError(f"{step.pos}: step {step.kind}: {exc}") from None
         except BadSelector as exc:
             raise PlaybookError(
                 f"{step.pos}: step {step.kind}: {exc}. Fix the selector in the playbook or in the site "
@@ -349,6 +395,7 @@ def run_playbook(
     browser_path: str | None = None,
     artifacts_dir: Path | None = None,
     probe_ctx: ProbeContext | None = None,
+    in_place: bool = False,
 ) -> RunResult:
     """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
     runner = Runner(
@@ -359,5 +406,6 @@ def run_playbook(
         browser_path=browser_path,
         artifacts_dir=artifacts_dir,
         probe_ctx=probe_ctx,
+        in_place=in_place,
     )
     return asyncio.run(runner.run())

@@ -10,6 +10,7 @@ import pytest
 from assistant.errors import ExitCode, PlaybookError
 from assistant.playbook import load_playbook, load_site, parse_duration
 from assistant.playbook.model import Exponential, RetryPolicy
+from assistant.steps import registry
 
 DATA = Path(__file__).parent / "data" / "playbooks"
 SITE = "url: http://127.0.0.1:9\n"
@@ -105,8 +106,7 @@ def test_error_block_format(write):
         "    3 |   - send: hi\n"
         ">   4 |   - expct_reply: {contains: pong}\n"
         "    5 |   - screenshot\n"
-        "Did you mean 'expect_reply'? Known steps: expect_reply, expect_visible, new_chat, "
-        "open, screenshot, send, wait, retry"
+        "Did you mean 'expect_reply'? Known steps: " + ", ".join([*sorted(registry()), "retry"])
     )
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -30,8 +32,10 @@ UNPACKED = 4  # extensions.settings.<id>.location: loaded with "Load unpacked"
 COMPONENT = {5, 10}  # built into Chromium (the PDF viewer and the like): not the person's
 
 
-class ExtensionError(Exception):
-    """An extension or profile that cannot be read; the message names the path and the problem."""
+class ExtensionError(UsageError):
+    """An extension or profile that cannot be read; the message names the path and the problem (exit 2)."""
+
+    label = "extension"
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,16 @@ def how_to_get_a_browser() -> str:
         f"Playwright's Chromium), or {system}, or point ASSISTANT_BROWSER (or --browser-path) "
         "at a Chromium or Chrome executable."
     )
+
+
+def default_user_data_dirs() -> list[Path]:
+    """Where Chrome and Chromium keep their profiles on this operating system, Chrome first."""
+    home = Path.home()
+    if sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+        return [base / "Google" / "Chrome", base / "Chromium"]
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+        return [base / "Google" / "Chrome" / "User Data", base / "Chromium" / "User Data"]
+    config = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config"))
+    return [config / "google-chrome", config / "chromium"]

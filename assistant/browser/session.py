@@ -7,6 +7,7 @@ launched browser's temporary profile in a folder it removes when the browser clo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -48,6 +49,7 @@ class BrowserSession:
         # Chromium keeps its own scratch files (its singleton socket folder) under TMPDIR
         # and leaves them when it is killed by Ctrl-C: give it a folder we remove ourselves.
         self._scratch: str | None = None
+        self._staged: dict[Path, Path] = {}  # extension folder -> its copy in the scratch folder
 
     async def __aenter__(self) -> BrowserSession:
         await self.start()
@@ -63,7 +65,8 @@ class BrowserSession:
         explicit = explicit_browser(self.browser_path)  # fail fast, before starting anything
         self._scratch = tempfile.mkdtemp(prefix="assistant-")
         self._pw_manager = async_playwright()
-        self.playwright = await self._pw_manager.start()
+        with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
+            self.playwright = await self._pw_manager.start()
         try:
             self.browser, self.info = await self._launch(explicit)
         except BaseException:
@@ -106,6 +109,43 @@ class BrowserSession:
         """A fresh, clean context (its own cookies, cache and storage)."""
         return await self.browser.new_context(**kwargs)
 
+    def scratch_dir(self, prefix: str) -> Path:
+        """A temporary folder removed with the session (for profile copies)."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self._scratch))
+
+    async def persistent_context(
+        self, user_data_dir: Path | None = None, *, extensions=(), extra_args=(), real_profile: bool = False, **kwargs: Any
+    ):
+        """A browser of its own on a profile folder (a temporary empty one by default),
+        with unpacked `extensions` loaded: what extensions and profile copies need.
+        `real_profile`: the folder is (a copy of) a person's profile, whose cookies are
+        encrypted with the system keyring, so Playwright's mock keychain must stay off."""
+        from assistant.browser.extensions import launch_args
+        from assistant.browser.profiles import KEYRING_DEFAULT_ARGS
+
+        folder = user_data_dir or self.scratch_dir("profile-")
+        extensions = [self._stage(Path(e)) for e in extensions]
+        return await self.playwright.chromium.launch_persistent_context(
+            str(folder),
+            headless=self.headless,
+            executable_path=self.info.path,
+            args=[*LAUNCH_ARGS, *extra_args, *launch_args(list(extensions))],
+            # Playwright turns extensions off by default; a profile's own and the loaded ones need them.
+            ignore_default_args=["--disable-extensions", *(KEYRING_DEFAULT_ARGS if real_profile else ())],
+            env={**os.environ, "TMPDIR": self._scratch},
+            **kwargs,
+        )
+
+    def _stage(self, extension: Path) -> Path:
+        """A copy of an unpacked extension to load: Chromium writes into the folder it loads
+        (`_metadata/`), and the folder may be the person's. One copy per session, so the
+        extension keeps one id across the session's launches."""
+        if extension not in self._staged:
+            target = self.scratch_dir("ext-") / extension.name
+            shutil.copytree(extension, target, symlinks=True, ignore=shutil.ignore_patterns("_metadata"))
+            self._staged[extension] = target
+        return self._staged[extension]
+
     async def close(self) -> None:
         """Close the browser and stop Playwright; safe to call twice and during Ctrl-C."""
         browser, self.browser = self.browser, None
@@ -124,3 +164,19 @@ class BrowserSession:
         scratch, self._scratch = self._scratch, None
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _temp_dir_env(folder: str):
+    """Point TMPDIR/TEMP/TMP at `folder` while a child process starts (it inherits them)."""
+    names = ("TMPDIR", "TEMP", "TMP")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, folder))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -40,7 +40,17 @@ BROWSER_SCHEMA: dict = {
     "type": "object",
     "properties": {
         "headless": {"type": "boolean"},
-        "profile": {"type": "string", "minLength": 1},
+        "profile": {
+            "type": ["string", "object"],
+            "enum": ["clean"],
+            "properties": {
+                "path": {"type": "string", "minLength": 1, "description": "A Chromium/Chrome profile folder: the run uses a copy."},
+                "storage_state": {"type": "string", "minLength": 1, "description": "A signed-in session saved by `assistant login`."},
+            },
+            "additionalProperties": False,
+            "description": "clean (default), {path: DIR} or {storage_state: FILE}.",
+        },
+        "extensions": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Unpacked extension folders to load."},
         "locale": {"type": "string", "minLength": 1},
         "viewport": {
             "type": "object",
@@ -188,8 +198,20 @@ class _Loader:
         if not ok:
             return BrowserSpec()
         viewport = data.pop("viewport", None)
+        profile = data.pop("profile", "clean")
+        here = self.path.parent
+        if isinstance(profile, dict) and len(profile) != 1:
+            self.issues.add(self.top["browser"].value["profile"].pos, "browser.profile: give exactly one of path or storage_state")
+            profile = "clean"
+        kind = "clean" if isinstance(profile, str) else next(iter(profile))
+        located = (here / Path(profile[kind]).expanduser()) if kind != "clean" else None
         return BrowserSpec(
-            **data, viewport=(viewport["width"], viewport["height"]) if viewport else None
+            **{k: v for k, v in data.items() if k != "extensions"},
+            viewport=(viewport["width"], viewport["height"]) if viewport else None,
+            profile=kind,
+            profile_path=located if kind == "path" else None,
+            storage_state=located if kind == "storage_state" else None,
+            extensions=tuple(here / Path(e).expanduser() for e in data.get("extensions", ())),
         )
 
     def _policy(self, data) -> RetryPolicy | None:

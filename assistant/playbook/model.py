@@ -68,9 +68,12 @@ class BrowserSpec:
     """How to run the browser for this playbook."""
 
     headless: bool = True
-    profile: str = "clean"
+    profile: str = "clean"  # clean | path (a copy of profile_path) | storage_state
     locale: str | None = None
     viewport: tuple[int, int] | None = None
+    profile_path: Path | None = None  # a Chromium/Chrome user-data or profile folder
+    storage_state: Path | None = None  # a saved signed-in session (assistant login)
+    extensions: tuple[Path, ...] = ()  # unpacked extension folders to load
 
 
 @dataclass

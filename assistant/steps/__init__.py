@@ -32,7 +32,7 @@ class StepDef:
 
 REGISTRY: dict[str, StepDef] = {}
 
-_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state")
+_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state", "assistant.steps.experiments")
 
 
 def step(
