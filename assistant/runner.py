@@ -120,7 +120,7 @@ class Runner:
                     result.routes.append(await self._through(session, route))
             if probes is not None:
                 await probes
-            result.outcome = "passed" if all(s.outcome == "passed" for s in result.steps) else "failed"
+            result.outcome = "passed" if all(s.outcome in ("passed", "tolerated") for s in result.steps) else "failed"
             result.notes.extend(plain_notes(result))
         except (asyncio.CancelledError, KeyboardInterrupt):
             result.outcome, result.summary = "interrupted", "interrupted by the person (Ctrl-C)"
@@ -224,7 +224,7 @@ class Runner:
         for number, step in enumerate(steps, 1):
             record = await self._run_step(step, f"{prefix}{number}")
             into.append(record)
-            if record.outcome != "passed":
+            if record.outcome == "failed":
                 for later_number, later in enumerate(steps[number:], number + 1):
                     into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later), later.pos.line, "skipped"))
                 break
@@ -264,6 +264,8 @@ class Runner:
         record.duration_s = self.clock.now() - started
         if record.outcome == "failed" and not index.count("."):
             await self._failure_screenshot(index)
+        if record.outcome == "failed" and step.optional:  # recorded, but the run goes on
+            record.outcome, record.detail = "tolerated", f"{record.detail} (optional step: the run goes on)"
         self.emit(ev.StepEnded(index, step.kind, record.outcome, record.detail, record.duration_s))
         return record
 

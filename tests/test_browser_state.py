@@ -59,6 +59,7 @@ def bisect_playbook(tmp_path: Path, folders: list[Path]) -> Path:
     ("culprits", "expected"),
     [
         pytest.param(["block-stream"], ["Block Stream (fixture)"], id="one-culprit"),
+        pytest.param(["strip-cookie"], ["Strip Cookie (fixture)"], id="one-culprit-stripping-credentials"),
         pytest.param(["disable-send", "block-stream"], ["Block Stream (fixture)", "Disable Send (fixture)"], id="two-culprits"),
         pytest.param([], [], id="none"),
     ],
@@ -204,3 +205,65 @@ def test_ctrl_c_in_the_middle_of_a_bisection_leaves_nothing(tmp_path, sim):
     assert proc.returncode == 130, err
     assert leftovers(tmpdir) == []
     tmpdir.rmdir()
+
+
+REMEDY_CHECK = """
+    site: simulator
+    steps:
+      - open: /
+      - send: "Reply with the single word: pong"
+      - expect_reply: {{contains: pong, timeout: 5s, retry: {{max_attempts: 1}}, optional: true}}
+{remedy}
+      - send: "Reply with the single word: pong"
+      - expect_reply: {{contains: pong, timeout: 5s, retry: {{max_attempts: 1}}}}
+"""
+
+REMEDIES = {
+    "hard-reload": "      - reload: {hard: true}",
+    "soft-reload": "      - reload",
+    "clear-cache": "      - clear: [cache]\n      - reload",
+    "clear-cookies": "      - clear: [cookies]\n      - reload",
+    "new-chat": "      - new_chat",
+}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "remedy", "fixed"),
+    [
+        pytest.param("stale-cache", "hard-reload", True, id="stale-cache-hard-reload-fixes"),
+        pytest.param("stale-cache", "clear-cache", True, id="stale-cache-cache-clear-fixes"),
+        pytest.param("stale-cache", "soft-reload", False, id="stale-cache-soft-reload-does-not"),
+        pytest.param("stale-cache", "clear-cookies", False, id="stale-cache-cookie-clear-does-not"),
+        pytest.param("bad-cookie", "clear-cookies", True, id="bad-cookie-cookie-clear-fixes"),
+        pytest.param("bad-cookie", "hard-reload", False, id="bad-cookie-hard-reload-does-not"),
+        pytest.param("bad-cookie", "clear-cache", False, id="bad-cookie-cache-clear-does-not"),
+        pytest.param("long-conversation", "new-chat", True, id="long-conversation-new-chat-fixes"),
+        pytest.param("long-conversation", "soft-reload", False, id="long-conversation-reload-does-not"),
+    ],
+)
+def test_each_fault_fails_before_and_only_its_own_remedy_fixes_it(sim, run_text, scenario, remedy, fixed):
+    sim.configure(scenario=scenario, long_after=1)  # long-conversation: busy after one answer
+    if scenario == "long-conversation":  # one answered turn first, so the conversation is "long"
+        text = REMEDY_CHECK.replace("      - open: /\n", "      - open: /\n      - new_chat\n      - send: hi\n      - expect_reply\n", 1)
+    else:
+        text = REMEDY_CHECK
+    ran = run_text(text.format(remedy=REMEDIES[remedy]))
+    before, after = [s for s in ran.result.steps if s.name == "expect_reply"][-2:]
+    assert before.outcome == "tolerated"  # the fault shows before any remedy
+    assert before.attempts[0].outcome in ("busy", "error")
+    assert (after.outcome == "passed") is fixed, after.detail
+    assert ran.result.outcome == ("passed" if fixed else "failed")
+
+
+def test_a_cookie_clear_says_the_sign_in_in_local_storage_was_kept(run_text):
+    ran = run_text("""
+        site: simulator
+        steps:
+          - open: /
+          - clear: [cookies]
+          - clear: [local_storage]
+        """)
+    cookies, local = [s.detail for s in ran.result.steps if s.name == "clear"]
+    assert "1 cookie (ds_session)" in cookies
+    assert "Kept: localStorage (1 key(s), including userToken: the sign-in" in cookies
+    assert "1 localStorage key(s) (userToken)" in local and "Kept" not in local

@@ -121,7 +121,7 @@ BAD = [
         [
             "pb.yaml:3:20: unknown key 'contans' in expect_reply",
             "Did you mean 'contains'?",
-            "Known keys: contains, matches, timeout, retry",
+            "Known keys: contains, matches, timeout, optional, retry",
         ],
         id="unknown-param-key",
     ),

@@ -22,7 +22,7 @@ from assistant.playbook.validate import FORMATS, check, checked
 from assistant.playbook.yamlsrc import Issues, Y, did_you_mean
 from assistant.probes import PROBE_NAMES
 from assistant.retry import RETRY_SCHEMA, policy_from_mapping
-from assistant.steps import StepDef, registry
+from assistant.steps import COMMON_KEYS, StepDef, registry
 
 TOP_KEYS = ("name", "site", "browser", "vars", "retry", "steps", "probes", "routes")
 PROBES_SCHEMA: dict = {
@@ -265,7 +265,7 @@ class _Loader:
         value = self._as_mapping(d, pos, value)
         if value is None:
             return None
-        schema = d.schema
+        schema = {**d.schema, "properties": {**d.schema.get("properties", {}), **COMMON_KEYS}}
         if d.retryable:
             schema = {
                 **schema,
@@ -285,7 +285,8 @@ class _Loader:
         retry = self.default if d.retryable and not in_block else None
         if "retry" in params:
             retry = self._policy(params.pop("retry"))
-        return Step(kind=name, params=params, pos=pos, retry=retry)
+        optional = bool(params.pop("optional", False))
+        return Step(kind=name, params=params, pos=pos, retry=retry, optional=optional)
 
     def _as_mapping(self, d: StepDef, pos: Pos, value: Y | None) -> Y | None:
         """The step's parameters as a mapping: nothing -> {}, a scalar -> {shorthand: it}."""

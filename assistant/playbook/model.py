@@ -57,6 +57,7 @@ class Step:
     pos: Pos
     retry: RetryPolicy | None = None
     steps: list[Step] = field(default_factory=list)
+    optional: bool = False  # a failure is recorded, the run goes on and is not failed by it
 
     @property
     def is_block(self) -> bool:

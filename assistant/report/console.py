@@ -22,6 +22,7 @@ OUTCOME_STYLE = {
     "error": "red",
     "failed": "bold red",
     "skipped": "dim",
+    "tolerated": "yellow",
     "interrupted": "bold yellow",
     "degraded": "yellow",
     "queued": "yellow",

@@ -117,10 +117,19 @@ async def create_session(request: web.Request) -> web.Response:
     return wire.json_response(wire.biz({"id": str(uuid.uuid4())}))
 
 
+def _bearer(request: web.Request) -> str:
+    """The token of an `Authorization: Bearer ...` header, or ''."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 async def completion(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     prompt = str(body.get("prompt") or "")
     chat_id = str(body.get("chat_session_id") or "")
+    if request.headers.get("X-Client-Platform") == "web" and not _bearer(request):
+        # The web client always sends its token; without it the real site answers 40003.
+        return wire.json_response({"code": 40003, "msg": "Authorization Failed (invalid token)", "data": None}, status=401)
     turn = request.app[STATE].web_turn(chat_id, request.cookies.get(SESSION_COOKIE))
     s = turn.settings
 

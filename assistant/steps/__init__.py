@@ -14,7 +14,9 @@ from typing import Any
 EMPTY_SCHEMA: dict = {"type": "object", "properties": {}, "additionalProperties": False}
 
 # Keys every step's mapping may carry besides its own parameters.
-COMMON_KEYS: dict[str, dict] = {}
+COMMON_KEYS: dict[str, dict] = {
+    "optional": {"type": "boolean", "description": "A failure is recorded but neither stops nor fails the run."},
+}
 
 
 @dataclass(frozen=True)

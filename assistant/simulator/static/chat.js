@@ -68,10 +68,21 @@
     sendButton.setAttribute("aria-disabled", String(generating || input.value.trim() === ""));
   }
 
+  /* Like DeepSeek's web client: the sign-in token rides in Authorization on every API call. */
+  function authHeaders() {
+    let token = "";
+    try {
+      token = JSON.parse(localStorage.getItem("userToken") || "{}").value || "";
+    } catch (_) {
+      token = "";
+    }
+    return { Authorization: "Bearer " + token, "X-Client-Platform": "web" };
+  }
+
   async function postJson(url, body, signal) {
     return fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...authHeaders() },
       body: JSON.stringify(body),
       signal,
     });
