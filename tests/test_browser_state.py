@@ -267,3 +267,18 @@ def test_a_cookie_clear_says_the_sign_in_in_local_storage_was_kept(run_text):
     assert "1 cookie (ds_session)" in cookies
     assert "Kept: localStorage (1 key(s), including userToken: the sign-in" in cookies
     assert "1 localStorage key(s) (userToken)" in local and "Kept" not in local
+
+
+def test_the_extensions_command_lists_a_profiles_extensions(tmp_path):
+    profile = tmp_path / "Default"
+    ids = {"localized-name": "a" * 32, "dark-style": "b" * 32}  # Chromium ids: 32 letters a-p
+    for name, ext_id in ids.items():
+        shutil.copytree(fixture_extensions()[name], profile / "Extensions" / ext_id / "1.0.0_0")
+    settings = {ids["localized-name"]: {"state": 1, "location": 1}, ids["dark-style"]: {"state": 0, "disable_reasons": [1], "location": 1}}
+    (profile / "Preferences").write_text(json.dumps({"extensions": {"settings": settings}}))
+    result = CliRunner().invoke(cli, ["extensions", str(profile)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("2 extension(s)")
+    assert any("Localized Name (fixture)" in line and "enabled" in line for line in lines)
+    assert any("Dark Style (fixture)" in line and "disabled" in line for line in lines)
