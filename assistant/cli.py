@@ -174,7 +174,9 @@ SCENARIO_HELP = (
 @click.option("--busy-form", default="inline", show_default=True, help="How the page shows busy: inline, row or toast.")
 @click.option("--lang", default="en", show_default=True, help="Page language: en or zh.")
 @click.option("--retry-after", default="7", show_default=True, help="Retry-After of the rate-limit scenario ('' for none).")
-def simulate(host, port, scenario, busy_form, lang, retry_after) -> None:
+@click.option("--skin", default="deepseek", show_default=True,
+              help="The page's look: deepseek, or plain (other markup, texts and stream; site profile simulator-plain).")
+def simulate(host, port, scenario, busy_form, lang, retry_after, skin) -> None:
     """Serve the simulated web chat until Ctrl-C (which ends it with exit 0).
 
     Point a playbook at it with `assistant run PLAYBOOK --url http://127.0.0.1:PORT`.
@@ -184,9 +186,9 @@ def simulate(host, port, scenario, busy_form, lang, retry_after) -> None:
     from assistant.simulator import serve
 
     def ready(url: str) -> None:
-        click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}); Ctrl-C stops it.", err=True)
+        click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}, skin {skin}); Ctrl-C stops it.", err=True)
 
-    settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after}
+    settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after, "skin": skin}
     try:
         asyncio.run(serve(host, port, on_ready=ready, **settings))
     except ValueError as exc:

@@ -639,6 +639,10 @@ def test_control_endpoints(sim):
         pytest.param({"api_status": 404}, ["401", "503", "529"], id="api-status"),
         pytest.param({"api_queued": -1}, ["api_queued"], id="api-queued"),
         pytest.param({"long_after": -1}, ["long_after"], id="long-after"),
+        pytest.param({"skin": "chatgpt"}, ["deepseek", "plain"], id="skin"),
+        pytest.param({"hide_features": ["voice"]}, ["image_upload"], id="hide-features"),
+        pytest.param({"hide_features": 3}, ["hide_features"], id="hide-features-not-a-list"),
+        pytest.param({"api_healthy": "yes"}, ["api_healthy"], id="api-healthy"),
         pytest.param({"colour": "red"}, ["scenario", "busy_form", "lang"], id="unknown-setting"),
     ],
 )
@@ -728,3 +732,237 @@ def test_page_carries_the_language(sim, lang, path):
 def test_static_files_are_served(sim, name):
     status, _, body = request(sim, f"/static/{name}")
     assert status == 200 and len(body) > 100
+
+
+# -- the plain skin (tests/test_second_skin.py drives it through the tool in Chromium) ----
+
+
+def converse(sim, prompt="hello", conversation=None, headers=None):
+    """(status, headers, body) of one send to the plain skin's endpoint."""
+    body = {
+        "action": "next",
+        "conversation_id": conversation,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    return request(sim, "/backend/conversation", body, headers)
+
+
+def plain_text(parsed):
+    return "".join(
+        d["choices"][0]["delta"].get("content", "")
+        for e, d in parsed
+        if isinstance(d, dict) and "choices" in d
+    )
+
+
+def test_plain_answer_is_openai_like_chunks_then_done(sim):
+    status, headers, text = converse(sim, "Echo: hello, plain world")
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    uuid.UUID(headers["X-Conversation-Id"], version=4)  # the server names a new conversation
+    assert text.startswith('data: {"choices":[{"delta":{"content":"hell"}}]}\n\n')
+    parsed = frames(text)
+    assert plain_text(parsed) == "hello, plain world"
+    assert parsed[-2:] == [
+        ("message", {"choices": [{"delta": {}, "finish_reason": "stop"}]}),
+        ("message", "[DONE]"),
+    ]
+    assert {e for e, _ in parsed} == {"message"}  # no named events, unlike the DeepSeek skin
+
+
+@pytest.mark.parametrize("form", BUSY_FORMS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_plain_busy_is_pings_then_an_error_frame(sim, form, lang):
+    sim.configure(scenario="always-busy", busy_form=form, lang=lang, heartbeats=3)
+    status, _, text = converse(sim)
+    error = {"error": {"message": texts.PLAIN_BUSY[lang], "type": "overloaded_error"}}
+    assert status == 200
+    assert (
+        text
+        == ": ping\n\n" * 3
+        + "data: "
+        + json.dumps(error, ensure_ascii=False, separators=(",", ":"))
+        + "\n\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "scenario, expected",
+    [
+        pytest.param("stream-stall", ": ping\n\n" * 2, id="stall-only-pings"),
+        pytest.param("stream-truncated", None, id="truncated-no-done"),
+    ],
+)
+def test_plain_stream_faults(sim, scenario, expected):
+    sim.configure(scenario=scenario)
+    _, _, text = converse(sim, "Echo: a longer answer that gets cut off")
+    if expected is not None:
+        assert text == expected
+    else:
+        sent = plain_text(frames(text))
+        assert sent and "a longer answer that gets cut off".startswith(sent)
+        assert len(sent) < len("a longer answer that gets cut off") and "[DONE]" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    "scenario, status, message, kind, retry_after",
+    [
+        pytest.param("http-503", 503, texts.PLAIN_BUSY, "overloaded_error", None, id="http-503"),
+        pytest.param(
+            "rate-limit", 429, texts.PLAIN_RATE_LIMIT, "rate_limit_error", "7", id="rate-limit"
+        ),
+    ],
+)
+def test_plain_http_errors_carry_json_error_bodies(
+    sim, lang, scenario, status, message, kind, retry_after
+):
+    sim.configure(scenario=scenario, lang=lang)
+    got, headers, body = converse(sim)
+    assert got == status and headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"error": {"message": message[lang], "type": kind}}
+    assert headers.get("Retry-After") == retry_after
+
+
+def test_plain_long_conversation_counts_by_conversation_id(sim):
+    sim.configure(scenario="long-conversation", long_after=2)
+    first = converse(sim)[1]["X-Conversation-Id"]
+    turns = [converse(sim, conversation=first) for _ in range(2)]
+    assert [("[DONE]" in body, got["X-Conversation-Id"]) for _, got, body in turns] == [
+        (True, first),
+        (False, first),
+    ]
+    assert '"overloaded_error"' in turns[-1][2]
+    fresh = converse(sim)  # Start over: no id, a new conversation that answers
+    assert "[DONE]" in fresh[2] and fresh[1]["X-Conversation-Id"] != first
+
+
+def test_plain_web_client_needs_its_token(sim):
+    web_client = {"X-Client-Platform": "web"}
+    status, _, body = converse(sim, headers=web_client)
+    assert status == 401 and json.loads(body)["error"]["type"] == "authentication_error"
+    assert sim.completions == 0
+    assert converse(sim, headers={**web_client, "Authorization": "Bearer sim-plain-x"})[0] == 200
+
+
+def test_plain_bad_cookie_makes_a_corrupt_session_busy(sim):
+    sim.configure(scenario="bad-cookie")
+    assert (
+        '"overloaded_error"' in converse(sim, headers={"Cookie": "ds_session=corrupt%00%ff%fe"})[2]
+    )
+    assert "[DONE]" in converse(sim, headers={"Cookie": "ds_session=sim-" + "0" * 32})[2]
+
+
+def test_plain_stale_cache_serves_the_old_bundle_once_and_its_endpoint_is_gone(sim):
+    sim.configure(scenario="stale-cache")
+    heads = []
+    for _ in range(2):
+        status, headers, body = request(sim, "/assets/app.js")
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=86400"
+        heads.append(
+            json.loads(body.split("\n", 1)[0].removeprefix("window.__APP_BUILD__ = ").rstrip(";"))
+        )
+    assert [h["conversation"] for h in heads] == [
+        "/backend/conversation_v0",
+        "/backend/conversation",
+    ]
+    status, _, body = request(sim, "/backend/conversation_v0", {"messages": []})
+    assert status == 410 and "error" in json.loads(body)
+    assert sim.completions == 0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path", ["/", f"/c/{uuid.uuid4()}", f"/a/chat/s/{uuid.uuid4()}"])
+def test_plain_page_has_its_own_markup_and_texts(sim, lang, path):
+    sim.configure(skin="plain", lang=lang)
+    status, headers, html = request(sim, path)
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert f'<html lang="{lang}">' in html
+    for fragment in (
+        f'placeholder="{texts.PLAIN_PLACEHOLDER[lang]}"',
+        f'class="start-over">{texts.PLAIN_NEW_CHAT[lang]}</a>',
+        'textarea name="prompt"',
+        'type="submit" class="composer__submit" aria-label="Submit"',
+        'aria-label="Attach image"',
+        '<section class="thread"',
+        "/assets/app.js",
+        texts.PLAIN_BUSY[lang],
+    ):
+        assert fragment in html
+    for deepseek_only in ("chat-input", "ds-markdown", "Message DeepSeek", "bundle.js"):
+        assert deepseek_only not in html
+    assert "set-cookie" in {
+        k.lower() for k in headers
+    }  # the same session rules as the DeepSeek skin
+
+
+def test_plain_stylesheet_is_served(sim):
+    status, headers, body = request(sim, "/assets/app.css")
+    assert (
+        status == 200
+        and headers["Content-Type"].startswith("text/css")
+        and ".notice--danger" in body
+    )
+
+
+# -- staging knobs: hidden features, a healthy API behind a busy web ------------------------
+
+
+@pytest.mark.parametrize(
+    "skin, control",
+    [
+        pytest.param("deepseek", 'aria-label="Upload image"', id="deepseek"),
+        pytest.param("plain", 'aria-label="Attach image"', id="plain"),
+    ],
+)
+def test_hide_features_leaves_the_upload_control_out(sim, skin, control):
+    sim.configure(skin=skin)
+    shown = request(sim, "/")[2]
+    assert control in shown and 'type="file"' in shown and "<!--feature" not in shown
+    sim.configure(skin=skin, hide_features=["image_upload"])
+    hidden = request(sim, "/")[2]
+    assert control not in hidden and 'type="file"' not in hidden
+    assert len(hidden) < len(shown)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param(["image_upload"], id="list"),
+        pytest.param("image_upload", id="string"),
+        pytest.param(" image_upload, ", id="comma-string"),
+    ],
+)
+def test_hide_features_is_stored_as_a_tuple(given):
+    assert Settings.make(hide_features=given).hide_features == ("image_upload",)
+    assert (
+        Settings().hide_features == ()
+        and Settings().skin == "deepseek"
+        and Settings().api_healthy is False
+    )
+
+
+def test_hide_features_over_the_control_endpoint(sim):
+    status, _, body = request(
+        sim, "/__sim/config", {"skin": "plain", "hide_features": ["image_upload"]}
+    )
+    assert status == 200 and json.loads(body)["settings"]["hide_features"] == ["image_upload"]
+    assert sim.settings.hide_features == ("image_upload",)
+
+
+@pytest.mark.parametrize(
+    "scenario", ["always-busy", "http-503", "rate-limit", "stream-stall", "busy-twice"]
+)
+def test_api_healthy_answers_whatever_the_web_scenario(sim, scenario):
+    sim.configure(scenario=scenario, api_healthy=True)
+    status, _, body = request(sim, "/v1/chat/completions", CHAT, AUTH)
+    assert status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "pong"
+    streamed = frames(request(sim, "/v1/chat/completions", {**CHAT, "stream": True}, AUTH)[2])
+    assert streamed[-1] == ("message", "[DONE]")
+    assert (
+        complete(sim)[0] != 200 or frames(complete(sim)[2])[-2][0] != "finish"
+    )  # the web still fails
+
+
+def test_api_healthy_leaves_a_staged_api_status_in_force(sim):
+    sim.configure(scenario="always-busy", api_healthy=True, api_status=401)
+    assert request(sim, "/v1/chat/completions", CHAT, AUTH)[0] == 401

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from assistant.errors import EnvironmentProblem
-from assistant.simulator import netprobe, openai_api, statuspage, wire
-from assistant.simulator import web as chat_web
+from assistant.simulator import netprobe, openai_api, skins, statuspage, wire
 from assistant.simulator.settings import Settings
 from assistant.simulator.state import State
 from assistant.simulator.thread import LoopThread
@@ -32,7 +31,7 @@ SHUTDOWN_TIMEOUT = 0.5
 def build_app(state: State) -> web.Application:
     app = web.Application()
     app[STATE] = state
-    chat_web.add_routes(app)
+    skins.add_routes(app)
     openai_api.add_routes(app)
     statuspage.add_routes(app)
     netprobe.add_routes(app)

@@ -27,6 +27,15 @@ SCENARIOS: dict[str, str] = {
 BUSY_FORMS = ("inline", "row", "toast")
 LANGS = ("en", "zh")
 
+# The page's look: "deepseek" imitates chat.deepseek.com (`web`), "plain" is a generic
+# chat with other markup, texts and stream format (`plain`). Both serve every scenario,
+# busy form and language, so a detector tuned to one skin's quirks shows up as a failure
+# on the other.
+SKINS = ("deepseek", "plain")
+# Page features the `hide_features` setting can leave out, as a recovering site may
+# ("the chat answers, image recognition is gone").
+FEATURES = ("image_upload",)
+
 # Statuspage indicator -> (page description, status of every component), as Atlassian
 # Statuspage words them.
 STATUS_LEVELS: dict[str, tuple[str, str]] = {
@@ -72,6 +81,8 @@ class Settings:
     retry_after: str | None = "7"
     # long-conversation: answers per conversation before it turns busy (people report two or three).
     long_after: int = 2
+    skin: str = "deepseek"  # one of SKINS; like the busy form, a page load picks it up
+    hide_features: tuple[str, ...] = ()  # FEATURES the page leaves out, on either skin
     status: str = "none"
     # Status page, beyond the overall level. A component left at None follows `status`;
     # nothing derives the indicator from them, so a test stages exactly what it asserts.
@@ -89,6 +100,9 @@ class Settings:
     api_status: int | None = None
     api_queued: float = 0.0
     api_finish_reason: str = "stop"
+    # True: the API answers whatever the web scenario is ("web busy, API fine"); a staged
+    # `api_status` still wins, being the more specific request.
+    api_healthy: bool = False
 
     @classmethod
     def make(cls, base: Settings | None = None, **changes) -> Settings:
@@ -110,6 +124,8 @@ class Settings:
         _one_of("scenario", self.scenario, SCENARIOS)
         _one_of("busy form", self.busy_form, BUSY_FORMS)
         _one_of("language", self.lang, LANGS)
+        _one_of("skin", self.skin, SKINS)
+        self._validate_features()
         _one_of("status indicator", self.status, STATUS_LEVELS)
         for name in ("component_api", "component_web"):
             if getattr(self, name) is not None:
@@ -131,9 +147,23 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+        if not isinstance(self.api_healthy, bool):
+            raise ValueError(f"api_healthy must be true or false, not {self.api_healthy!r}")
         if self.retry_after is not None and not isinstance(self.retry_after, str):
             # Accept 7 as well as "7": frozen, so set through object.__setattr__.
             object.__setattr__(self, "retry_after", str(self.retry_after))
+
+    def _validate_features(self) -> None:
+        # A list from JSON (/__sim/config) or "a,b" from a command line: store a tuple, so
+        # settings stay hashable and compare equal however they were given.
+        value = self.hide_features
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"hide_features must be a list of feature names, not {value!r}")
+        names = tuple(n.strip() for n in names if n.strip())
+        for name in names:
+            _one_of("feature", name, FEATURES)
+        object.__setattr__(self, "hide_features", names)
 
 
 def _one_of(what: str, value, valid) -> None:

@@ -62,10 +62,12 @@ class State:
         self._reset()
 
     def _reset(self) -> None:
-        self.completions = 0  # web POST /api/v0/chat/completion
+        self.completions = (
+            0  # web sends, either skin (/api/v0/chat/completion, /backend/conversation)
+        )
         self.api_completions = 0  # POST /v1/chat/completions, counted apart on purpose
-        self.pages = 0  # page loads (/ and /a/chat/s/<id>)
-        self.bundles = 0  # GET /static/bundle.js
+        self.pages = 0  # page loads (/, /a/chat/s/<id>, /c/<id>)
+        self.bundles = 0  # script bundles (/static/bundle.js, /assets/app.js)
         self._turns_by_chat: dict[str, int] = {}
         self._answers_by_chat: dict[str, int] = {}
 
@@ -152,6 +154,7 @@ class State:
         The API has no overload hint: busy is a 503. Stalls and truncation only exist
         for streaming requests; the handler decides how a non-streaming one looks. A
         staged `api_status` wins over the scenario: it is what the test asked for.
+        `api_healthy` cuts the API loose from the web scenario ("web busy, API fine").
         """
         with self._lock:
             self.api_completions += 1
@@ -165,6 +168,8 @@ class State:
                 "stream-stall": STALL,
                 "stream-truncated": TRUNCATED,
             }.get(s.scenario, ANSWER)
+            if s.api_healthy:
+                outcome = ANSWER
             if s.api_status is not None:
                 outcome = API_ERROR
             return Turn(outcome, s, n)

@@ -54,3 +54,37 @@ API_INVALID_FORMAT = "Invalid Format"
 def busy_text(busy_form: str, lang: str) -> str:
     """The busy text a given busy form shows: inline uses the 2025 text, row/toast the 2026 one."""
     return (BUSY_INLINE if busy_form == "inline" else BUSY_ROW)[lang]
+
+
+# -- the plain skin ---------------------------------------------------------------------
+# A generic chat of the simulator's own invention, not copied from any site: its texts
+# share no words with DeepSeek's, so a detector that only knows "server busy" misses them.
+
+PLAIN_BUSY = {
+    "en": "We're experiencing high demand. Please try again in a moment.",
+    "zh": "当前请求量过大，请稍后重试。",
+}
+
+PLAIN_RATE_LIMIT = {
+    "en": "You've reached the message limit. Please wait a minute before sending more.",
+    "zh": "发送过于频繁，请稍后再试。",
+}
+
+PLAIN_ERROR_GENERIC = {
+    "en": "Something went wrong while generating the response.",
+    "zh": "生成回复时出错。",
+}
+
+PLAIN_RETRY_LABEL = {"en": "Try again", "zh": "重试"}
+
+PLAIN_NEW_CHAT = {"en": "Start over", "zh": "新建会话"}
+
+PLAIN_PLACEHOLDER = {"en": "Ask anything…", "zh": "有问题，尽管问"}
+
+# English in every language on purpose, like the DeepSeek skin's labels: aria-label
+# selectors stay stable across languages.
+PLAIN_SUBMIT_LABEL = "Submit"
+PLAIN_ATTACH_LABEL = "Attach image"
+
+# What the plain skin's server says when the web client sends no token (401).
+PLAIN_AUTH_FAILED = "Your session has expired. Please sign in again."

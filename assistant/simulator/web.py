@@ -1,4 +1,7 @@
-"""The web chat: the page itself and the two endpoints its script calls.
+"""The web chat's DeepSeek skin (the page and the two endpoints its script calls), plus
+what both skins share: the session cookie, the cacheable script bundle, the sign-in
+token check and leaving out hidden features. `plain` is the other skin; `skins` picks
+one per page load.
 
 The page is rendered per request from `page.html` so it carries the current language;
 the busy form is fixed when the page loads, like a deployed front end (reload after
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import uuid
 from pathlib import Path
 from string import Template
@@ -55,9 +59,13 @@ BUILDS = {
 BUNDLE_CACHE_CONTROL = "public, max-age=86400"
 
 
+# A feature's markup in a page template sits between these markers, so `hide_features`
+# can leave it out without the template knowing about settings.
+_FEATURE = re.compile(r"[ \t]*<!--feature:([\w-]+)-->\n?(.*?)[ \t]*<!--/feature:\1-->\n?", re.DOTALL)
+
+
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", page)
-    app.router.add_get("/a/chat/s/{chat_id}", page)
+    """The DeepSeek skin's endpoints; `skins` routes the page paths to the current skin."""
     app.router.add_post("/api/v0/chat_session/create", create_session)
     app.router.add_post(COMPLETION_PATH, completion)
     app.router.add_post(RETIRED_COMPLETION_PATH, retired_completion)
@@ -66,6 +74,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def page(request: web.Request) -> web.Response:
+    """The DeepSeek-style page, in the current language and busy form."""
     s = request.app[STATE].settings
     lang = s.lang
     config = {
@@ -79,8 +88,7 @@ async def page(request: web.Request) -> web.Response:
         },
         "toastMs": 3000,
     }
-    # "<" escaped so no text can close the <script> element it sits in.
-    config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    config_json = config_script(config)
     body = _PAGE.substitute(
         lang=lang,
         placeholder=html.escape(texts.PLACEHOLDER[lang]),
@@ -89,23 +97,47 @@ async def page(request: web.Request) -> web.Response:
         upload_label=html.escape(texts.UPLOAD_LABEL),
         config_json=config_json,
     )
+    return html_page(request, body)
+
+
+def config_script(config: dict) -> str:
+    """`config` as JSON to embed in a <script> element, "<" escaped so no text can close it."""
+    return json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def drop_features(body: str, hidden: tuple[str, ...]) -> str:
+    """The page without the marked markup of each hidden feature (markers of shown ones go too)."""
+    return _FEATURE.sub(lambda m: "" if m.group(1) in hidden else m.group(2), body)
+
+
+def html_page(request: web.Request, body: str) -> web.Response:
+    """A page load of either skin: never cached, with hidden features left out, and the
+    session cookie that `State.page_session` decides (bad-cookie plants a corrupt one)."""
+    hidden = request.app[STATE].settings.hide_features
     headers = {"Cache-Control": "no-store"}
-    response = web.Response(text=body, content_type="text/html", headers=headers)
+    response = web.Response(text=drop_features(body, hidden), content_type="text/html", headers=headers)
     session = request.app[STATE].page_session(request.cookies.get(SESSION_COOKIE))
     if session is not None:
         response.set_cookie(SESSION_COOKIE, session, path="/", httponly=True, samesite="Lax")
     return response
 
 
-async def bundle(request: web.Request) -> web.Response:
-    """The page's script: chat.js, built against the endpoint of the build this request gets."""
-    build = BUILDS[request.app[STATE].bundle_build()]
-    head = f"window.simBuild = {json.dumps(build)};\n"
+def script_bundle(request: web.Request, script: str, builds: dict, global_name: str) -> web.Response:
+    """A skin's page script (a file in static/) behind a line that sets `global_name` to the
+    build this request gets: stale-cache's old build is the same script pointed at a
+    retired endpoint, and cacheable, so only a hard reload or an emptied cache replaces it."""
+    build = builds[request.app[STATE].bundle_build()]
+    head = f"window.{global_name} = {json.dumps(build)};\n"
     return web.Response(
-        text=head + (STATIC_DIR / "chat.js").read_text(encoding="utf-8"),
+        text=head + (STATIC_DIR / script).read_text(encoding="utf-8"),
         content_type="text/javascript",
         headers={"Cache-Control": BUNDLE_CACHE_CONTROL},
     )
+
+
+async def bundle(request: web.Request) -> web.Response:
+    """The page's script: chat.js, built against the endpoint of the build this request gets."""
+    return script_bundle(request, "chat.js", BUILDS, "simBuild")
 
 
 async def retired_completion(request: web.Request) -> web.Response:
@@ -117,17 +149,17 @@ async def create_session(request: web.Request) -> web.Response:
     return wire.json_response(wire.biz({"id": str(uuid.uuid4())}))
 
 
-def _bearer(request: web.Request) -> str:
+def bearer(request: web.Request) -> str:
     """The token of an `Authorization: Bearer ...` header, or ''."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
 async def completion(request: web.Request) -> web.StreamResponse:
-    body = await _json_body(request)
+    body = await json_body(request)
     prompt = str(body.get("prompt") or "")
     chat_id = str(body.get("chat_session_id") or "")
-    if request.headers.get("X-Client-Platform") == "web" and not _bearer(request):
+    if request.headers.get("X-Client-Platform") == "web" and not bearer(request):
         # The web client always sends its token; without it the real site answers 40003.
         return wire.json_response({"code": 40003, "msg": "Authorization Failed (invalid token)", "data": None}, status=401)
     turn = request.app[STATE].web_turn(chat_id, request.cookies.get(SESSION_COOKIE))
@@ -144,7 +176,7 @@ async def completion(request: web.Request) -> web.StreamResponse:
     stream = await wire.open_stream(request)
     try:
         if turn.outcome in (BUSY, STALL):
-            await _heartbeats(stream, s.heartbeats, s.heartbeat_interval)
+            await heartbeats(stream, s.heartbeats, s.heartbeat_interval)
             if turn.outcome == BUSY:
                 await stream.write(wire.sse(_busy_hint(s), event="hint"))
                 await stream.write(wire.sse(_close("retry"), event="close"))
@@ -170,9 +202,10 @@ async def completion(request: web.Request) -> web.StreamResponse:
     return stream
 
 
-async def _heartbeats(stream: web.StreamResponse, count: int, interval: float) -> None:
+async def heartbeats(stream: web.StreamResponse, count: int, interval: float, text: str = "") -> None:
+    """`count` SSE comment frames (`: text`), `interval` seconds apart: a busy server waiting."""
     for _ in range(count):
-        await stream.write(wire.sse_comment())
+        await stream.write(wire.sse_comment(text))
         await asyncio.sleep(interval)
 
 
@@ -189,7 +222,7 @@ def _close(click_behavior: str) -> dict:
     return {"click_behavior": click_behavior, "auto_resume": False}
 
 
-async def _json_body(request: web.Request) -> dict:
+async def json_body(request: web.Request) -> dict:
     """The request's JSON object, or {} when it is missing or malformed (the page never sends that)."""
     try:
         body = await request.json()

@@ -258,7 +258,8 @@
       newChat();
     }
   });
-  fileInput.addEventListener("change", () => {
+  // The upload control is gone when the server hides the image_upload feature.
+  fileInput?.addEventListener("change", () => {
     attachments.replaceChildren(...[...fileInput.files].map((file) => el("span", "attachment", file.name)));
   });
   $(".composer").addEventListener("submit", (event) => event.preventDefault());
