@@ -260,7 +260,7 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
     ctx.exit(int(ExitCode.CHECK_FAILED if problems else ExitCode.OK))
 
 
-from assistant import cli_browser  # noqa: E402,F401  (registers extensions, bisect, login, restore)
+from assistant import cli_browser, cli_docs  # noqa: E402,F401  (register extensions, bisect, login, restore; steps, schema)
 
 
 def main(argv: list[str] | None = None) -> None:
