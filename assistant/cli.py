@@ -60,6 +60,19 @@ def browser_options(fn):
     return fn
 
 
+def report_options(fn):
+    """Report files of a playbook run (bisect and the others write no RunResult, so not in browser_options)."""
+    options = [
+        click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the run as JUnit XML to FILE (a testcase per step, every attempt in it)."),
+        click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="Write a self-contained DIR/index.html: steps, attempts on a timeline, screenshots."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     """`K=V` pairs from --var."""
     out = {}
@@ -71,7 +84,7 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, in_place=False) -> int:
+def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, junit_path=None, html_dir=None, in_place=False) -> int:
     from assistant.report.console import ConsoleReporter
     from assistant.report.json_report import JsonReporter
     from assistant.runner import run_playbook
@@ -81,6 +94,14 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
     listeners: list = [] if quiet else [ConsoleReporter()]
     if json_path:
         listeners.append(JsonReporter(json_path))
+    if junit_path:
+        from assistant.report.junit import JunitReporter
+
+        listeners.append(JunitReporter(junit_path))
+    if html_dir:
+        from assistant.report.html import HtmlReporter
+
+        listeners.append(HtmlReporter(html_dir))
     result = run_playbook(
         playbook,
         listeners=listeners,
@@ -103,6 +124,7 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
 @click.option("--in-place", is_flag=True, help="Use the playbook's browser.profile folder itself, not a copy (after a backup; asks first).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing anything of yours (--in-place).")
 @browser_options
+@report_options
 @click.pass_context
 def run(ctx, playbook, variables, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
@@ -136,6 +158,7 @@ def _back_up_for_in_place(playbook, yes: bool) -> None:
 @click.option("--busy-form", default="inline", show_default=True, help="inline, row or toast.")
 @click.option("--lang", default="en", show_default=True, help="en or zh.")
 @browser_options
+@report_options
 @click.pass_context
 def demo(ctx, scenario, busy_form, lang, **options) -> None:
     """Watch the tool meet "Server busy" on the built-in simulated chat and back off.
