@@ -21,7 +21,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
 h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;color:#fff;font-weight:600}
 .passed,.ok{background:#2e7d32}.failed,.error,.down,.timeout{background:#c62828}
-.busy,.rate_limited,.queued,.degraded{background:#ef6c00}.skipped,.interrupted,.unknown{background:#757575}
+.busy,.rate_limited,.queued,.degraded,.tolerated{background:#ef6c00}.skipped,.interrupted,.unknown{background:#757575}
 .meta{color:#555}.step{border:1px solid #ddd;border-radius:.4rem;padding:.5rem .8rem;margin:.5rem 0}
 .step .detail{margin:.2rem 0;white-space:pre-wrap}.inner{margin-left:1.5rem}
 .timeline{position:relative;height:1.6rem;background:#f4f4f4;border-radius:.3rem;margin:.4rem 0}
