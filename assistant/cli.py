@@ -283,7 +283,8 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
     ctx.exit(int(ExitCode.CHECK_FAILED if problems else ExitCode.OK))
 
 
-from assistant import cli_browser, cli_docs  # noqa: E402,F401  (register extensions, bisect, login, restore; steps, schema)
+# The other command modules register themselves onto `cli` when imported.
+from assistant import cli_browser, cli_diagnose, cli_docs  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

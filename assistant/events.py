@@ -81,6 +81,13 @@ class ProbeFinding(Event):
 
 
 @dataclass(frozen=True)
+class VerdictReached(Event):
+    """A diagnosis decided (`verdict` is a diagnosis.Verdict)."""
+
+    verdict: Any
+
+
+@dataclass(frozen=True)
 class Note(Event):
     """Something worth telling the person that is not a step result."""
 

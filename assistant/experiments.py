@@ -24,7 +24,8 @@ class Check:
 
     prompt: str = "Reply with the single word: pong"
     contains: str = "pong"
-    timeout: float = 15.0
+    timeout: float = 15.0  # for one reply
+    open_timeout: float = 30.0  # for loading the chat
 
 
 async def run_check(context, site: SiteProfile, check: Check) -> AttemptResult:

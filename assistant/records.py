@@ -103,6 +103,7 @@ class RunResult:
     probes: list[Any] = field(default_factory=list)  # probes.Finding, in the order they ended
     notes: list[str] = field(default_factory=list)
     routes: list[RouteRecord] = field(default_factory=list)
+    verdict: dict[str, Any] | None = None  # from a diagnose step
 
     def to_dict(self) -> dict[str, Any]:
         from assistant import __version__
@@ -122,6 +123,7 @@ class RunResult:
             "steps": [s.to_dict() for s in self.steps],
             "probes": [f.to_dict() for f in self.probes],
             "routes": [r.to_dict() for r in self.routes],
+            "verdict": self.verdict,
             "notes": self.notes,
             "artifacts": self.artifacts,
             "error": self.error,

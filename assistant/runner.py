@@ -192,6 +192,21 @@ class Runner:
             self.emit(ev.Note(f"{path} is in use by a running browser: the copy may miss its last changes", "warning"))
         return copy.path, copy.profile_name
 
+    async def diagnose(self, params: dict) -> AttemptResult:
+        """The diagnose step: the playbook's browser spec and routes are the person's setup."""
+        from assistant.diagnosis.engine import Diagnoser
+        from assistant.diagnosis.model import Setup
+        from assistant.experiments import Check
+
+        spec = self.playbook.browser
+        setup = Setup(profile=spec.profile_path, extensions=spec.extensions, routes=self.playbook.routes)
+        check = Check(**{k: params[k] for k in ("prompt", "contains") if k in params}, timeout=params.get("timeout", 60.0))
+        verdict = await Diagnoser(self.session, self.playbook.site, setup, check, clock=self.clock, emit=self.emit,
+                                  turns=params.get("turns", 1), probe_ctx=self.probe_ctx).run()
+        self.result.verdict = verdict.to_dict()
+        signal = Signal("diagnosis", f"verdict {verdict.category}: {verdict.summary}", extra={"verdict": self.result.verdict})
+        return AttemptResult(verdict.category, signal, passed=verdict.category == "healthy", detail=f"{verdict.category}: {verdict.summary}")
+
     async def experiment(self, kind: str, params: dict) -> AttemptResult:
         """Run an extensions experiment (compare, bisect) for a step, in this run's browser."""
         from assistant.experiments import run_experiment

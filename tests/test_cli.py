@@ -178,6 +178,6 @@ def test_the_wheel_carries_the_playbooks_and_the_simulator(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("assistant/playbooks/demo.yaml", "assistant/playbooks/sites/simulator.yaml",
                    "assistant/playbooks/sites/deepseek.yaml", "assistant/simulator/page.html",
-                   "assistant/simulator/static/chat.js"):
+                   "assistant/simulator/static/chat.js", "assistant/_fixtures/extensions/block-stream/manifest.json"):
         assert needed in names
     assert not any(n.startswith("fixtures/") for n in names)

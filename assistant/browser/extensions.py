@@ -211,8 +211,8 @@ def launch_args(extensions: Iterable[Extension | Path]) -> list[str]:
 
 
 def fixture_extensions() -> dict[str, Path]:
-    """The checkout's fixtures/extensions folders by name; {} when installed without them."""
-    root = _CHECKOUT / "fixtures" / "extensions"
-    if not root.is_dir():
-        return {}
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "manifest.json").is_file()}
+    """The fixture extensions by name: shipped in the wheel, or in the checkout; {} if neither."""
+    for root in (Path(__file__).resolve().parent.parent / "_fixtures" / "extensions", _CHECKOUT / "fixtures" / "extensions"):
+        if root.is_dir():
+            return {p.name: p for p in sorted(root.iterdir()) if (p / "manifest.json").is_file()}
+    return {}

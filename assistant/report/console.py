@@ -96,6 +96,27 @@ class ConsoleReporter:
         f = e.finding
         self._print(Text.assemble("  probe ", (f"{f.probe}", "bold"), f" {f.subject}: ", (f.outcome, OUTCOME_STYLE.get(f.outcome, "")), f"  {f.summary}"))
 
+    def _on_VerdictReached(self, e: ev.VerdictReached) -> None:
+        from rich.panel import Panel
+
+        v = e.verdict
+        good = v.category == "healthy"
+        body = Text()
+        body.append(f"{v.summary}\n", style="bold")
+        for item in v.evidence:
+            body.append(f"\n  - {item.source}: {item.observation}")
+        if v.remedies:
+            body.append("\n\nWhat to do:", style="bold")
+            for rank, remedy in enumerate(v.remedies, 1):
+                body.append(f"\n  {rank}. {remedy}")
+        for note in v.notes:
+            body.append(f"\n\nNote: {note}", style="yellow")
+        if v.tried:
+            body.append(f"\n\nTried: {'; '.join(v.tried)}", style="dim")
+        title = f"verdict: {v.category}"
+        self._stop_live()
+        self.console.print(Panel(body, title=title, title_align="left", border_style="green" if good else "yellow"))
+
     def _on_Note(self, e: ev.Note) -> None:
         self._print(Text(e.message, style="yellow" if e.level == "warning" else ""))
 

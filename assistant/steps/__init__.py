@@ -34,7 +34,7 @@ class StepDef:
 
 REGISTRY: dict[str, StepDef] = {}
 
-_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state", "assistant.steps.experiments")
+_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state", "assistant.steps.experiments", "assistant.steps.diagnose")
 
 
 def step(

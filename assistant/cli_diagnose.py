@@ -1,0 +1,102 @@
+"""`assistant diagnose` and `assistant selftest`: registered onto the group by cli.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assistant.cli import cli
+from assistant.errors import ExitCode, UsageError
+
+
+def _routes(pairs: tuple[str, ...]):
+    from assistant.playbook.model import Route
+
+    routes = []
+    for pair in pairs:
+        name, sep, proxy = pair.partition("=")
+        if not sep or not name or not proxy:
+            raise UsageError(f"--route {pair!r} is not of the form NAME=PROXY_URL, e.g. --route tokyo=socks5://127.0.0.1:1080.")
+        routes.append(Route(name, proxy))
+    return tuple(routes)
+
+
+@cli.command()
+@click.argument("site", default="deepseek", metavar="[SITE]")
+@click.option("--url", metavar="URL", help="Override the site's base URL (status page and API follow on the same host).")
+@click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="Your Chrome/Chromium profile folder (a copy is used).")
+@click.option("--extension", "extensions", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="An unpacked extension you run (repeatable).")
+@click.option("--proxy", metavar="URL", help="Your usual network path, when it goes through a proxy.")
+@click.option("--route", "routes", multiple=True, metavar="NAME=PROXY", help="Another path to compare, e.g. a VPN region (repeatable).")
+@click.option("--prompt", default="Reply with the single word: pong", show_default=True, help="The message of the check.")
+@click.option("--contains", default="pong", show_default=True, help="What a working reply contains.")
+@click.option("--turns", default=1, show_default=True, type=click.IntRange(1, 10), help="Messages in one conversation (busy often starts after a few).")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True, metavar="SECONDS", help="How long one reply may take.")
+@click.option("--time-scale", type=float, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write the verdict as JSON.")
+@click.option("--headed", is_flag=True, help="Show the browser window.")
+@click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
+@click.pass_context
+def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contains, turns, timeout_s, time_scale, json_path, headed, browser_path) -> None:
+    """Why is the chat busy for you, and what do you do now?
+
+    Reproduces the failure in your setup, checks the status page, the API, DNS and
+    streams alongside, backs off on the 5/10/30 s schedule, then changes one thing at a
+    time (new chat, clean profile and your extensions, cookies, cache, routes) until
+    one flips the outcome. Ends with a verdict, its evidence and what to do.
+    Exit 0 when the chat is healthy, 1 otherwise.
+    """
+    from assistant.diagnosis.model import Setup
+    from assistant.diagnosis.run import diagnose as run_diagnosis
+    from assistant.experiments import Check
+    from assistant.playbook import load_site
+    from assistant.playbook.site import rebase
+    from assistant.report.console import ConsoleReporter
+
+    profile_site = load_site(site)
+    profile_site = rebase(profile_site, url) if url else profile_site
+    setup = Setup(profile=profile, extensions=tuple(extensions), proxy=proxy, routes=_routes(routes) + profile_site.routes)
+    check = Check(prompt=prompt, contains=contains, timeout=timeout_s)
+    verdict = run_diagnosis(profile_site, setup, check, turns=turns, time_scale=time_scale, headless=not headed,
+                            browser_path=browser_path, listeners=[ConsoleReporter()], json_path=json_path)
+    ctx.exit(int(ExitCode.OK if verdict.category == "healthy" else ExitCode.CHECK_FAILED))
+
+
+@cli.command()
+@click.option("--only", metavar="NAMES", help="Comma-separated verdict names or scenarios to stage (default: all).")
+@click.option("--time-scale", type=float, default=0.01, show_default=True, metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write the table as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Narrate each diagnosis too.")
+@click.option("--headed", is_flag=True, help="Show the browser window.")
+@click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
+@click.pass_context
+def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) -> None:
+    """Stage every verdict on the simulator, diagnose each, and compare (the fault matrix).
+
+    Prints scenario, expected, got and time per row; exit 0 only when every row matches.
+    """
+    from rich.table import Table
+
+    from assistant.diagnosis.run import selftest as run_selftest
+    from assistant.report.console import ConsoleReporter
+
+    console = ConsoleReporter()
+    names = [n.strip() for n in only.split(",")] if only else None
+
+    def on_row(r) -> None:
+        mark = "[green]match[/]" if r.matches else "[red]MISMATCH[/]"
+        console.console.print(f"{mark}  {r.row.name}: expected {r.row.expected}, got {r.got} ({r.seconds:.1f} s){'  ' + r.error if r.error else ''}")
+
+    results = run_selftest(names, time_scale=time_scale, headless=not headed, browser_path=browser_path,
+                           listeners=[console] if verbose else [], on_row=on_row, json_path=json_path)
+    if not results:
+        raise UsageError(f"--only {only!r} names no row of the matrix.")
+    table = Table("scenario", "expected", "got", "time")
+    for r in results:
+        table.add_row(r.row.name, r.row.expected, r.got if r.matches else f"[red]{r.got}[/]", f"{r.seconds:.1f} s")
+    console.console.print(table)
+    matched = sum(r.matches for r in results)
+    slowest = max(results, key=lambda r: r.seconds)
+    console.console.print(f"{matched} of {len(results)} rows match; total {sum(r.seconds for r in results):.1f} s, slowest {slowest.row.name} ({slowest.seconds:.1f} s)")
+    ctx.exit(int(ExitCode.OK if matched == len(results) else ExitCode.CHECK_FAILED))

@@ -1,0 +1,233 @@
+"""The differential diagnosis.
+
+1. Reproduce the failure in the person's setup, with the outside probes running alongside.
+2. Decide at once where the evidence already decides: the chat answers (healthy, or a
+   feature is missing), the site cannot be reached (DNS, a route), the server says
+   rate limit, streams die on this path, the status page reports an outage.
+3. Back off on the schedule without changing anything: the control. Recovering here is
+   a transient overload; not recovering means the fault persists, so whatever flips it
+   next is its cause (and not the overload passing by).
+4. Change one thing at a time: a new chat; a clean profile (then the extensions,
+   bisected); or, in a clean setup, cookies, then the cache with a hard reload; other
+   routes. Experiments that cannot change the verdict are skipped: when the API fails
+   the same way, nothing in the browser can be the cause.
+5. Otherwise the API decides between the web front end and the provider, or the
+   verdict stays inconclusive, listing what was tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from assistant import events as ev
+from assistant.diagnosis import decide
+from assistant.diagnosis.model import Evidence, Setup, Verdict
+from assistant.diagnosis.trial import Result, Trial
+from assistant.experiments import Check
+from assistant.playbook.model import RetryPolicy, Route, SiteProfile
+from assistant.probes import ProbeContext
+from assistant.retry import max_attempts, next_wait
+
+PROBES = ("status_page", "api", "dns", "connect", "streams", "windows")
+CONTROL = RetryPolicy(when=("busy", "rate_limited", "timeout", "error"))
+
+
+class Diagnoser:
+    """One diagnosis in one browser session."""
+
+    def __init__(self, session, site: SiteProfile, setup: Setup, check: Check, *, clock, emit,
+                 turns: int = 1, policy: RetryPolicy = CONTROL, probe_ctx: ProbeContext | None = None):
+        self.session, self.site, self.setup, self.check = session, site, setup, check
+        self.clock, self.emit, self.turns, self.policy = clock, emit, turns, policy
+        self.probe_ctx = probe_ctx or ProbeContext(timeout=10.0, proxy=setup.proxy)
+        self.evidence: list[Evidence] = []
+        self.tried: list[str] = []
+        self.findings: list = []
+        self.host = urlsplit(site.url).hostname or site.url
+
+    def note(self, source: str, observation: str, outcome: str | None = None, **data) -> None:
+        self.evidence.append(Evidence(source, observation, outcome, data))
+        self.emit(ev.Note(f"  {source}: {observation}"))
+
+    async def run(self) -> Verdict:
+        from assistant.probes.run import run_probes
+
+        trial = probes = None
+        try:
+            trial = await self.open(self.setup, "your setup")
+            opened = await trial.open_chat()
+            # The probes start once the page has loaded: alongside the conversation, and
+            # never the first visitor (a site may hand its first visitor state of its own).
+            probes = asyncio.ensure_future(run_probes(self.site, PROBES, self.probe_ctx, self._found))
+            first = opened or await trial.converse(self.turns)
+            verdict = await self._decide(trial, first, probes)
+        finally:
+            if trial is not None:
+                await trial.close()
+            if probes is not None and not probes.done():
+                probes.cancel()
+        verdict.evidence, verdict.tried = self.evidence, self.tried
+        self.emit(ev.VerdictReached(verdict))
+        return verdict
+
+    def _found(self, finding) -> None:
+        self.findings.append(finding)
+        self.emit(ev.ProbeFinding(finding))
+
+    async def open(self, setup: Setup, label: str, *, extensions=None, route: Route | None = None) -> Trial:
+        """A trial context like `setup` (extensions overridable, proxy replaced by `route`)."""
+        from assistant.runner import proxy_settings
+
+        proxy = route.proxy if route else setup.proxy
+        args = {"proxy": proxy_settings(proxy)} if proxy else {}
+        exts = setup.extensions if extensions is None else extensions
+        if setup.profile is not None or exts:
+            user_data, extra = None, []
+            if setup.profile is not None:
+                from assistant.browser import profiles
+
+                copy = profiles.copy_profile(setup.profile, self.session.scratch_dir("copy-"))
+                user_data, extra = copy.path, copy.launch_args
+            context = await self.session.persistent_context(user_data, extensions=list(exts), extra_args=extra,
+                                                            real_profile=user_data is not None, **args)
+        else:
+            context = await self.session.new_context(**args)
+        trial = Trial(context, self.site, self.check, label)
+        await trial.start()
+        return trial
+
+    async def settled_probes(self, probes: asyncio.Future) -> list:
+        """The probes' findings, waiting for the ones still running (each is bounded)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(probes), self.probe_ctx.timeout + 5)
+        except asyncio.TimeoutError:
+            pass
+        return self.findings
+
+    async def _decide(self, trial: Trial, first: Result, probes: asyncio.Future) -> Verdict:
+        self.note("reproduce", f"in {trial.label}: {first.describe()}", first.outcome, signal=first.attempt.signal.to_dict())
+        if first.passed:
+            missing = await trial.missing_features()
+            await self.settled_probes(probes)
+            return decide.answered(self, missing)
+        findings = await self.settled_probes(probes)
+        early = decide.from_outside(self, first, findings)
+        if first.phase == "open":
+            return early or await self._unreachable(first)
+        if early:
+            return early
+        recovered = await self.back_off(trial)
+        if recovered:
+            return decide.transient(self, recovered)
+        if decide.api_fails_alike(self, findings):
+            self.tried.append("browser experiments: skipped, the API fails the same way")
+            return decide.no_flip(self, findings)
+        flipped = await self.experiments(trial)
+        return flipped or decide.no_flip(self, findings)
+
+    async def back_off(self, trial: Trial) -> tuple[int, list[float]] | None:
+        """Ask again on the schedule, changing nothing: (the attempt that answered, the waits)."""
+        self.tried.append("backing off on the schedule (the control: nothing changed)")
+        waits: list[float] = []
+        retry_after = None
+        total = max_attempts(self.policy)
+        for attempt in range(2, total + 1):
+            wait, reason = next_wait(self.policy, attempt - 2, retry_after)
+            self.emit(ev.WaitStarted("diagnose", wait, reason, attempt, total))
+            await self.clock.sleep(wait, on_tick=lambda left: self.emit(ev.WaitTick("diagnose", left)))
+            waits.append(wait)
+            result = await trial.ask_again()
+            self.note("back-off", f"attempt {attempt} of {total} after {wait:g} s: {result.describe()}", result.outcome)
+            if result.passed:
+                return attempt, waits
+            retry_after = result.attempt.signal.retry_after
+        return None
+
+    async def experiments(self, trial: Trial) -> Verdict | None:
+        """Change one thing at a time, cheapest and widest first; the first flip decides."""
+        if await self._flips("a new chat", trial, self._new_chat):
+            return decide.verdict(self, "session_context", "a new chat fixes it: the conversation itself is refused")
+        if self.setup.customised:
+            verdict = await self._clean_profile()
+            if verdict is not None:
+                return verdict
+        else:
+            if await self._flips("clearing cookies, then a reload", trial, self._clear_cookies):
+                return decide.verdict(self, "cookies", "clearing this site's cookies fixes it")
+            if await self._flips("clearing the cache, then a hard reload", trial, self._clear_cache):
+                return decide.verdict(self, "stale_cache", "only a cache clear with a hard reload fixes it: the browser held outdated site code")
+        for route in self.setup.routes:
+            other = await self.open(self.setup, f"route {route.name}", route=route)
+            try:
+                result = await other.reproduce(1)
+            finally:
+                await other.close()
+            self.tried.append(f"route {route.name}")
+            self.note(f"route {route.name}", result.describe(), result.outcome)
+            if result.passed:
+                return decide.verdict(self, "network_route", f"it works through route '{route.name}' and not through your usual path", route=route.name)
+        return None
+
+    async def _flips(self, what: str, trial: Trial, change) -> bool:
+        self.tried.append(what)
+        await change(trial)
+        result = await trial.ask()
+        self.note(f"experiment: {what}", result.describe(), result.outcome)
+        return result.passed
+
+    @staticmethod
+    async def _new_chat(trial: Trial) -> None:
+        await trial.chat.new_chat()
+
+    @staticmethod
+    async def _clear_cookies(trial: Trial) -> None:
+        from assistant import hygiene
+
+        await hygiene.clear(trial.page, trial.site.url, ["cookies"])
+        await hygiene.reload(trial.page, hard=False, timeout=30.0)
+        trial.chat.turn = None
+
+    @staticmethod
+    async def _clear_cache(trial: Trial) -> None:
+        from assistant import hygiene
+
+        await hygiene.clear(trial.page, trial.site.url, ["cache"])
+        await hygiene.reload(trial.page, hard=True, timeout=30.0)
+        trial.chat.turn = None
+
+    async def _clean_profile(self) -> Verdict | None:
+        """A clean profile without extensions; if it works, which extension (or the profile) it was."""
+        self.tried.append("a clean profile without extensions")
+        clean = await self.open(Setup(proxy=self.setup.proxy), "a clean profile", extensions=())
+        try:
+            result = await clean.reproduce(self.turns)
+        finally:
+            await clean.close()
+        self.note("experiment: a clean profile", result.describe(), result.outcome)
+        if not result.passed:
+            return None
+        if self.setup.extensions:
+            from assistant.browser.extensions import load_unpacked
+            from assistant.experiments import find_culprits
+
+            self.tried.append(f"bisecting {len(self.setup.extensions)} extension(s)")
+            exts = [load_unpacked(p) for p in self.setup.extensions]
+            found = await find_culprits(self.session, self.site, self.check, exts,
+                                        lambda n, subset, r: self.note("bisection", f"launch {n} with [{', '.join(e.name for e in subset) or 'none'}]: {r.outcome}", r.outcome))
+            if found.culprits:
+                return decide.extension(self, found)
+        return decide.verdict(self, "inconclusive", "a clean profile works, but neither an extension nor cookies or cache explain it: something else in your profile does")
+
+    async def _unreachable(self, first: Result) -> Verdict:
+        for route in self.setup.routes:
+            other = await self.open(self.setup, f"route {route.name}", route=route)
+            try:
+                result = await other.reproduce(1)
+            finally:
+                await other.close()
+            self.tried.append(f"route {route.name}")
+            self.note(f"route {route.name}", result.describe(), result.outcome)
+            if result.passed:
+                return decide.verdict(self, "network_route", f"the chat cannot be reached your usual way, but route '{route.name}' works", route=route.name)
+        return decide.no_flip(self, self.findings, unreachable=True)
