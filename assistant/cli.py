@@ -67,6 +67,8 @@ def report_options(fn):
                      help="Write the run as JUnit XML to FILE (a testcase per step, every attempt in it)."),
         click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
                      help="Write a self-contained DIR/index.html: steps, attempts on a timeline, screenshots."),
+        click.option("--trace", type=click.Choice(["off", "on", "retain-on-failure"]), default="off", show_default=True,
+                     help="Record a Playwright trace into --artifacts (open it with `playwright show-trace`)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -84,7 +86,7 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, junit_path=None, html_dir=None, in_place=False) -> int:
+def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, junit_path=None, html_dir=None, trace="off", in_place=False) -> int:
     from assistant.report.console import ConsoleReporter
     from assistant.report.json_report import JsonReporter
     from assistant.runner import run_playbook
@@ -110,6 +112,7 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
         browser_path=browser_path,
         artifacts_dir=artifacts,
         in_place=in_place,
+        trace=trace,
     )
     if quiet:
         click.echo(f"{result.outcome.upper()}  {result.summary}", err=True)

@@ -77,9 +77,11 @@ class Runner:
         rng: random.Random | None = None,
         probe_ctx: ProbeContext | None = None,
         in_place: bool = False,
+        trace: str = "off",
     ):
         self.playbook, self.emit, self.clock = playbook, emit, clock
         self.in_place = in_place  # run on the person's own profile (the CLI backed it up first)
+        self.trace = trace  # off | on | retain-on-failure: Playwright traces into the artifacts folder
         self.session = None
         self.probe_ctx = probe_ctx or ProbeContext()
         self.headless = playbook.browser.headless if headless is None else headless
@@ -152,15 +154,30 @@ class Runner:
         from assistant.chat import ChatDriver
 
         context = await self._open_context(session, route)
+        if self.trace != "off":
+            await context.tracing.start(screenshots=True, snapshots=True, sources=False)
         try:
             page = await context.new_page()
             self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
             await self._run_steps(self.playbook.steps, f"{route.name}/" if route else "", into)
         finally:
             try:
+                await self._stop_trace(context, route, into)
                 await context.close()
             except Exception:  # the browser may be going down (Ctrl-C); it closes the context too
                 pass
+
+    async def _stop_trace(self, context, route: Route | None, records: list[StepRecord]) -> None:
+        """Keep the trace (`playwright show-trace FILE`) when asked to, or when the run failed."""
+        if self.trace == "off":
+            return
+        failed = any(r.outcome == "failed" for r in records)
+        if self.trace == "on" or failed:
+            path = self.artifact_path(f"trace{'-' + route.name if route else ''}.zip")
+            await context.tracing.stop(path=str(path))
+            self.result.artifacts.append(str(path))
+        else:
+            await context.tracing.stop()
 
     async def _open_context(self, session, route: Route | None):
         """A context as the playbook's browser spec asks: clean, signed in, a profile, extensions."""
@@ -413,6 +430,7 @@ def run_playbook(
     artifacts_dir: Path | None = None,
     probe_ctx: ProbeContext | None = None,
     in_place: bool = False,
+    trace: str = "off",
 ) -> RunResult:
     """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
     runner = Runner(
@@ -424,5 +442,6 @@ def run_playbook(
         artifacts_dir=artifacts_dir,
         probe_ctx=probe_ctx,
         in_place=in_place,
+        trace=trace,
     )
     return asyncio.run(runner.run())

@@ -16,6 +16,8 @@ from assistant.runner import Runner
 from assistant.simulator import Simulator
 from assistant.simulator.settings import Settings
 
+pytest_plugins = ["pytester"]  # the pytest plugin is tested in a real inner pytest
+
 # Real Chromium, real simulator; only the backoff waits are scaled (5 s -> 5 ms).
 TEST_TIME_SCALE = 0.001
 

@@ -1,0 +1,108 @@
+"""pytest plugin: playbook files collected as tests, for a CI smoke test of a web chat.
+
+Files matching the `assistant_playbooks` ini pattern (default `*.playbook.yaml`) become
+test items. Each runs on pytest-playwright's options where it has them (`--headed`,
+`--tracing`, `--output`), fails with the playbook lines of the failing step and every
+attempt, and records the attempts as JUnit properties. Public pytest API only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("assistant", "web-chat playbooks (assistant)")
+    group.addoption("--assistant-url", metavar="URL", help="Run every playbook against this base URL.")
+    group.addoption("--assistant-time-scale", type=float, metavar="F", help="Multiply every backoff wait by F (or ASSISTANT_TIME_SCALE).")
+    parser.addini("assistant_playbooks", "Glob of playbook files collected as tests.", default="*.playbook.yaml")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if fnmatch.fnmatch(file_path.name, parent.config.getini("assistant_playbooks")):
+        return PlaybookFile.from_parent(parent, path=file_path)
+    return None
+
+
+class PlaybookFile(pytest.File):
+    """A playbook file: validated at collection, so a broken one is a collection error."""
+
+    def collect(self):
+        from assistant.errors import AssistantError
+        from assistant.playbook import load_playbook
+
+        try:
+            playbook = load_playbook(self.path, url=self.config.getoption("assistant_url"))
+        except AssistantError as exc:
+            raise self.CollectError(str(exc)) from None
+        yield PlaybookItem.from_parent(self, name=playbook.name, playbook=playbook)
+
+
+class PlaybookFailed(Exception):
+    """The run did not pass; carries the RunResult for the failure report."""
+
+    def __init__(self, result):
+        super().__init__(result.summary)
+        self.result = result
+
+
+class PlaybookItem(pytest.Item):
+    """One playbook run in a real browser."""
+
+    def __init__(self, *, playbook, **kwargs):
+        super().__init__(**kwargs)
+        self.playbook = playbook
+
+    def runtest(self) -> None:
+        from assistant.clock import time_scale_from_env
+        from assistant.runner import run_playbook
+
+        config = self.config
+        scale = config.getoption("assistant_time_scale")
+        output = Path(config.getoption("output", default=None) or "test-results")
+        result = run_playbook(
+            self.playbook,
+            listeners=[],
+            time_scale=scale if scale is not None else time_scale_from_env(),
+            headless=False if config.getoption("headed", default=False) else None,
+            artifacts_dir=output / re.sub(r"[^\w.-]+", "-", self.nodeid),
+            trace=config.getoption("tracing", default=None) or "off",
+        )
+        for step in result.steps:
+            if step.attempts:
+                self.user_properties.append((f"step {step.index} {step.label}", _attempts(step)))
+        if result.outcome != "passed":
+            raise PlaybookFailed(result)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, PlaybookFailed):
+            return failure_text(self.playbook, excinfo.value.result)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, 0, f"playbook: {self.name}"
+
+
+def _attempts(step) -> str:
+    return "; ".join(f"{a.outcome} after {a.waited_s:g} s: {a.signal.get('summary', '')}" for a in step.attempts)
+
+
+def failure_text(playbook, result) -> str:
+    """The failing step's playbook lines, then every attempt with its outcome and signal."""
+    failed = next((s for s in result.steps if s.outcome == "failed"), None)
+    lines = [f"{playbook.path}: {result.summary}"]
+    if failed is not None and failed.line:
+        source = playbook.source.splitlines()
+        for number in range(max(1, failed.line - 1), min(len(source), failed.line + 3) + 1):
+            lines.append(f"{'>' if number == failed.line else ' '} {number:4} | {source[number - 1]}")
+        for a in failed.attempts:
+            lines.append(f"  attempt {a.number}: {a.outcome} (waited {a.waited_s:g} s) {a.signal.get('summary', '')}")
+    if result.error:
+        lines.append(f"error: {result.error}")
+    lines += [f"artifact: {path}" for path in result.artifacts]
+    return os.linesep.join(lines)

@@ -1,0 +1,58 @@
+"""The pytest plugin, tested the way a team would use it: a fresh folder holding only
+playbook files, a real pytest in a subprocess, the simulator running."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SMOKE = """
+site: simulator
+steps:
+  - open: /
+  - send: "Reply with the single word: pong"
+  - expect_reply: {contains: pong, retry: {schedule: [5s, 10s, 30s]}}
+"""
+
+
+def run(pytester, sim, *args):
+    return pytester.runpytest_subprocess("--assistant-url", sim.url, "--assistant-time-scale", "0.001", "-p", "no:cacheprovider", *args)
+
+
+def test_a_folder_with_only_a_playbook_collects_and_passes_it_on_healthy(pytester, sim):
+    pytester.makefile(".playbook.yaml", smoke=SMOKE)
+    result = run(pytester, sim, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*smoke.playbook.yaml::smoke.playbook PASSED*"])
+
+
+def test_always_busy_fails_with_the_playbook_lines_and_every_attempt(pytester, sim):
+    sim.configure(scenario="always-busy")
+    pytester.makefile(".playbook.yaml", smoke=SMOKE)
+    result = run(pytester, sim, "--junitxml=junit.xml", "--tracing", "retain-on-failure")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*>    5 |   - expect_reply: {contains: pong*",
+        "*attempt 1: busy (waited 0 s)*",
+        "*attempt 4: busy (waited 30 s)*",
+    ])
+    props = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    attempts = next(v for k, v in props.items() if "expect_reply" in k)
+    assert attempts.count("busy after") == 4 and "busy after 30 s" in attempts
+    assert list(pytester.path.glob("test-results/*/trace.zip")), "retain-on-failure keeps a trace of the failure"
+
+
+def test_a_broken_playbook_is_a_collection_error_with_the_position(pytester, sim):
+    pytester.makefile(".playbook.yaml", broken="site: simulator\nsteps:\n  - sned: hi\n")
+    result = run(pytester, sim)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*broken.playbook.yaml:3:5: unknown step 'sned'*", "*Did you mean 'send'?*"])
+
+
+def test_the_plugin_works_under_xdist(pytester, sim):
+    pytester.makefile(".playbook.yaml", first=SMOKE, second=SMOKE)
+    result = run(pytester, sim, "-n", "2")
+    result.assert_outcomes(passed=2)
