@@ -124,7 +124,8 @@ def own_profile(tmp_path, sim):
     folder = Path(tempfile.mkdtemp(prefix="own-"))
     asyncio.run(_profile_with_cookie(folder, sim.url))
     yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    for left in (folder, *folder.parent.glob(f"{folder.name}.before-restore-*")):  # restore keeps the replaced state aside
+        shutil.rmtree(left, ignore_errors=True)
 
 
 CLEAR_COOKIES = """
@@ -167,7 +168,8 @@ def test_in_place_refuses_while_a_browser_holds_the_profile(tmp_path, own_profil
     monkeypatch.setenv("ASSISTANT_BACKUPS", str(tmp_path / "backups"))
     path = write_playbook(tmp_path, CLEAR_COOKIES.format(folder=own_profile))
     holder = subprocess.Popen([find_system_browser().path, "--headless", "--no-sandbox", *LAUNCH_ARGS,
-                               f"--user-data-dir={own_profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               f"--user-data-dir={own_profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "TMPDIR": str(tmp_path)})  # its scratch files go with the test
     try:
         for _ in range(100):  # until Chromium has taken its lock
             if profiles.lock_holder(own_profile):
