@@ -100,3 +100,44 @@ def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) ->
     slowest = max(results, key=lambda r: r.seconds)
     console.console.print(f"{matched} of {len(results)} rows match; total {sum(r.seconds for r in results):.1f} s, slowest {slowest.row.name} ({slowest.seconds:.1f} s)")
     ctx.exit(int(ExitCode.OK if matched == len(results) else ExitCode.CHECK_FAILED))
+
+
+@cli.command()
+@click.option("--site", metavar="NAME|PATH", help="The chat's site profile (asked otherwise).")
+@click.option("--url", metavar="URL", help="Override the site's base URL.")
+@click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="A copy of this browser profile is tested (asked otherwise).")
+@click.option("-y", "--yes", is_flag=True, help="Answer every question with its default (non-interactive).")
+@click.option("--save-to", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Where the report and playbook go, if you keep them.")
+@click.option("--time-scale", type=float, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--headed", is_flag=True, help="Show the browser window.")
+@click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
+@click.pass_context
+def guide(ctx, site, url, profile, yes, save_to, time_scale, headed, browser_path) -> None:
+    """A guided diagnosis: a few questions, the checks with live progress, a verdict and what to do.
+
+    Ctrl-C at any point stops it and leaves nothing behind.
+    """
+    from assistant.diagnosis.model import Setup
+    from assistant.diagnosis.run import diagnose as run_diagnosis
+    from assistant.experiments import Check
+    from assistant.guide import ask, save
+    from assistant.playbook import load_site
+    from assistant.playbook.site import rebase
+    from assistant.report.console import ConsoleReporter
+
+    interactive = not yes and click.get_text_stream("stdin").isatty()
+    try:
+        answers = ask(not interactive, site, profile)
+        profile_site = load_site(answers.site)
+        profile_site = rebase(profile_site, url) if url else profile_site
+        click.echo(f"Checking {profile_site.url}: reproducing, probing, backing off, then one change at a time ...")
+        verdict = run_diagnosis(profile_site, Setup(profile=answers.profile, routes=profile_site.routes), Check(), turns=answers.turns,
+                                time_scale=time_scale, headless=not headed, browser_path=browser_path,
+                                listeners=[ConsoleReporter()], json_path=None, allow_system_changes=answers.allow_system_changes)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("\nStopped. Nothing in your browser or system was changed, and the temporary browsers and copies were removed.", err=True)
+        ctx.exit(int(ExitCode.INTERRUPTED))
+    if not interactive or click.confirm("Save the report and a playbook that repeats this check?", default=True):
+        report, playbook = save(verdict, answers, url, save_to)
+        click.echo(f"Saved {report} and {playbook} (repeat with: assistant run {playbook}{' --url ' + url if url else ''}).")
+    ctx.exit(int(ExitCode.OK if verdict.category == "healthy" else ExitCode.CHECK_FAILED))

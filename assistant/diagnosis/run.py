@@ -11,10 +11,12 @@ from assistant.clock import Clock
 from assistant.diagnosis.model import Setup, Verdict
 from assistant.experiments import Check
 from assistant.playbook.model import SiteProfile
+from assistant.probes import ProbeContext
 
 
 def diagnose(site: SiteProfile, setup: Setup, check: Check, *, turns: int, time_scale: float,
-             headless: bool, browser_path: str | None, listeners: list, json_path: Path | None) -> Verdict:
+             headless: bool, browser_path: str | None, listeners: list, json_path: Path | None,
+             allow_system_changes: bool = False) -> Verdict:
     """`assistant diagnose`: one session, events to the listeners, the verdict as JSON if asked."""
     from assistant.browser import BrowserSession
     from assistant.diagnosis.engine import Diagnoser
@@ -27,7 +29,8 @@ def diagnose(site: SiteProfile, setup: Setup, check: Check, *, turns: int, time_
     async def main() -> Verdict:
         async with BrowserSession(headless=headless, browser_path=browser_path) as session:
             emit(ev.Note(f"diagnosing {site.name} at {site.url} with {session.info.describe()}"))
-            return await Diagnoser(session, site, setup, check, clock=clock, emit=emit, turns=turns).run()
+            probe_ctx = ProbeContext(timeout=10.0, proxy=setup.proxy, allow_system_changes=allow_system_changes)
+            return await Diagnoser(session, site, setup, check, clock=clock, emit=emit, turns=turns, probe_ctx=probe_ctx).run()
 
     verdict = asyncio.run(main())
     if json_path:

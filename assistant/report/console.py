@@ -115,7 +115,7 @@ class ConsoleReporter:
             body.append(f"\n\nTried: {'; '.join(v.tried)}", style="dim")
         title = f"verdict: {v.category}"
         self._stop_live()
-        self.console.print(Panel(body, title=title, title_align="left", border_style="green" if good else "yellow"))
+        self.console.print(Panel(body, title=title, title_align="left", border_style="green" if good else "yellow"), soft_wrap=False)
 
     def _on_Note(self, e: ev.Note) -> None:
         self._print(Text(e.message, style="yellow" if e.level == "warning" else ""))
