@@ -54,6 +54,8 @@ def browser_options(fn):
         click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
                      help="Folder for screenshots (failure screenshots included)."),
         click.option("-q", "--quiet", is_flag=True, help="Print only the final line."),
+        click.option("--connect", metavar="WS_ENDPOINT", help="Use a remote Playwright browser server (`playwright run-server`) instead of a local browser."),
+        click.option("--cdp", metavar="URL", help="Attach to an existing Chromium over CDP (started with --remote-debugging-port)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -75,6 +77,12 @@ def report_options(fn):
     return fn
 
 
+def _remote(connect: str | None, cdp: str | None) -> str | None:
+    if connect and cdp:
+        raise UsageError("Give --connect or --cdp, not both: they are two ways to reach one remote browser.")
+    return connect or (f"cdp:{cdp}" if cdp else None)
+
+
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     """`K=V` pairs from --var."""
     out = {}
@@ -86,7 +94,8 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, junit_path=None, html_dir=None, trace="off", in_place=False) -> int:
+def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, connect=None, cdp=None,
+             junit_path=None, html_dir=None, trace="off", in_place=False) -> int:
     from assistant.report.console import ConsoleReporter
     from assistant.report.json_report import JsonReporter
     from assistant.runner import run_playbook
@@ -113,6 +122,7 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
         artifacts_dir=artifacts,
         in_place=in_place,
         trace=trace,
+        remote=_remote(connect, cdp),
     )
     if quiet:
         click.echo(f"{result.outcome.upper()}  {result.summary}", err=True)

@@ -63,6 +63,8 @@ def bisect(ctx, site, paths, profile, url, prompt, contains, timeout_s, **option
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
 
+    if options.get("connect") or options.get("cdp"):
+        raise UsageError("bisect loads extensions, which needs a browser launched here: drop --connect/--cdp.")
     exts = _extensions(paths, profile)
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site

@@ -78,10 +78,12 @@ class Runner:
         probe_ctx: ProbeContext | None = None,
         in_place: bool = False,
         trace: str = "off",
+        remote: str | None = None,
     ):
         self.playbook, self.emit, self.clock = playbook, emit, clock
         self.in_place = in_place  # run on the person's own profile (the CLI backed it up first)
         self.trace = trace  # off | on | retain-on-failure: Playwright traces into the artifacts folder
+        self.remote = remote  # a remote browser (see BrowserSession)
         self.session = None
         self.probe_ctx = probe_ctx or ProbeContext()
         self.headless = playbook.browser.headless if headless is None else headless
@@ -113,7 +115,7 @@ class Runner:
         result.started_at = self.clock.wall().isoformat(timespec="seconds")
         probes = self._start_probes()  # alongside the browser check, from before its launch
         try:
-            async with BrowserSession(headless=self.headless, browser_path=self.browser_path) as session:
+            async with BrowserSession(headless=self.headless, browser_path=self.browser_path, remote=self.remote) as session:
                 self.session = session
                 result.browser = session.info.describe()
                 self.emit(ev.RunStarted(self.playbook.name, self.playbook.site.name, self.playbook.site.url, result.browser))
@@ -431,6 +433,7 @@ def run_playbook(
     probe_ctx: ProbeContext | None = None,
     in_place: bool = False,
     trace: str = "off",
+    remote: str | None = None,
 ) -> RunResult:
     """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
     runner = Runner(
@@ -443,5 +446,6 @@ def run_playbook(
         probe_ctx=probe_ctx,
         in_place=in_place,
         trace=trace,
+        remote=remote,
     )
     return asyncio.run(runner.run())

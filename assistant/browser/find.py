@@ -37,7 +37,7 @@ class BrowserInfo:
     version: str | None = None
 
     def describe(self) -> str:
-        where = self.path or "Playwright's bundled Chromium"
+        where = self.path or ("a remote browser" if self.source.startswith("remote") else "Playwright's bundled Chromium")
         return f"{self.version or 'unknown version'} ({where}, from {self.source})"
 
 

@@ -8,6 +8,7 @@ launched browser's temporary profile in a folder it removes when the browser clo
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -39,9 +40,12 @@ LAUNCH_ARGS = (
 class BrowserSession:
     """A started Playwright and one launched Chromium."""
 
-    def __init__(self, *, headless: bool = True, browser_path: str | None = None):
+    def __init__(self, *, headless: bool = True, browser_path: str | None = None, remote: str | None = None):
         self.headless = headless
         self.browser_path = browser_path
+        # A browser elsewhere: "ws://..." (a Playwright browser server, `playwright run-server`)
+        # or "cdp:http://..." (an existing Chromium started with --remote-debugging-port).
+        self.remote = remote
         self.info: BrowserInfo | None = None
         self._pw_manager: Any = None
         self.playwright: Any = None
@@ -62,16 +66,33 @@ class BrowserSession:
         """Start Playwright, find a browser and launch it."""
         from playwright.async_api import async_playwright
 
-        explicit = explicit_browser(self.browser_path)  # fail fast, before starting anything
+        explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
         self._scratch = tempfile.mkdtemp(prefix="assistant-")
         self._pw_manager = async_playwright()
         with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
             self.playwright = await self._pw_manager.start()
         try:
-            self.browser, self.info = await self._launch(explicit)
+            self.browser, self.info = await (self._connect() if self.remote else self._launch(explicit))
         except BaseException:
             await self.close()
             raise
+
+    async def _connect(self):
+        """Attach to a browser elsewhere; a refused or wrong endpoint is an environment problem."""
+        endpoint = self.remote
+        try:
+            if endpoint.startswith("cdp:"):
+                browser = await self.playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
+            else:
+                # With --browser-path, name the browser the server should launch (a farm decides itself otherwise).
+                launch = {"executablePath": self.browser_path, "args": list(LAUNCH_ARGS), "headless": self.headless}
+                headers = {"x-playwright-launch-options": json.dumps(launch)} if self.browser_path else None
+                browser = await self.playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            how = "--cdp (a Chromium started with --remote-debugging-port)" if endpoint.startswith("cdp:") else "--connect (a `playwright run-server` endpoint, ws://host:port/)"
+            raise EnvironmentProblem(f"Could not attach to the remote browser at {endpoint.removeprefix('cdp:')}: {first}. Check that it is running and reachable, and that the address fits {how}.") from None
+        return browser, BrowserInfo(None, f"remote {endpoint.removeprefix('cdp:')}", f"{browser.browser_type.name} {browser.version}")
 
     async def _launch(self, explicit: BrowserInfo | None):
         chromium = self.playwright.chromium
