@@ -20,7 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("assistant", "web-chat playbooks (assistant)")
     group.addoption("--assistant-url", metavar="URL", help="Run every playbook against this base URL.")
     group.addoption("--assistant-time-scale", type=float, metavar="F", help="Multiply every backoff wait by F (or ASSISTANT_TIME_SCALE).")
+    group.addoption("--assistant-site", metavar="NAME|PATH", help="The site profile of the `chat` fixture (or the assistant_site ini option).")
     parser.addini("assistant_playbooks", "Glob of playbook files collected as tests.", default="*.playbook.yaml")
+    parser.addini("assistant_site", "Site profile of the `chat` fixture.", default="deepseek")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -106,3 +108,81 @@ def failure_text(playbook, result) -> str:
         lines.append(f"error: {result.error}")
     lines += [f"artifact: {path}" for path in result.artifacts]
     return os.linesep.join(lines)
+
+
+class ChatSession:
+    """The `chat` fixture: a real browser on the site, driven from ordinary (sync) tests.
+
+    The tool's core is asynchronous; this runs it on an event loop in a background thread
+    and waits for each call, so a test reads top to bottom.
+    """
+
+    def __init__(self, site, headless: bool):
+        import asyncio
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="assistant-chat", daemon=True)
+        self._thread.start()
+        self.site, self.session = site, None
+        try:
+            self._call(self._start(headless))
+        except BaseException:
+            self.close()
+            raise
+
+    def _call(self, coro, timeout: float | None = None):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _start(self, headless: bool) -> None:
+        from assistant.browser import BrowserSession
+        from assistant.chat import ChatDriver
+
+        self.session = BrowserSession(headless=headless)
+        await self.session.start()
+        context = await self.session.new_context()
+        self.page = await context.new_page()
+        self.driver = ChatDriver(self.page, self.site)
+        await self.driver.open("/", 30.0)
+
+    def send(self, text: str) -> None:
+        """Type `text` in the composer and send it."""
+        self._call(self.driver.send(text, 10.0))
+
+    def expect_reply(self, contains: str | None = None, matches: str | None = None, timeout: float = 60.0) -> str:
+        """The reply to the last message; fails the test on busy, rate limit, error, timeout or a wrong answer."""
+        result = self._call(self.driver.expect_reply(contains=contains, matches=matches, timeout=timeout))
+        if not result.passed:
+            raise AssertionError(f"the reply was {result.outcome}: {result.detail or result.signal.summary}")
+        return result.reply or ""
+
+    def expect_not_busy(self, timeout: float = 60.0):
+        """Fails the test only when the chat says busy or rate-limited; returns the attempt otherwise."""
+        result = self._call(self.driver.expect_reply(contains=None, matches=None, timeout=timeout))
+        if result.outcome in ("busy", "rate_limited"):
+            raise AssertionError(f"the chat is {result.outcome}: {result.signal.summary}")
+        return result
+
+    def close(self) -> None:
+        """Close the browser and stop the loop; safe to call twice."""
+        if self.session is not None:
+            self._call(self.session.close(), timeout=60)
+            self.session = None
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+
+
+@pytest.fixture
+def chat(pytestconfig):
+    """A real browser on the site profile (`--assistant-site`, `--assistant-url`): send(), expect_reply(), expect_not_busy()."""
+    from assistant.playbook import load_site
+    from assistant.playbook.site import rebase
+
+    site = load_site(pytestconfig.getoption("assistant_site") or pytestconfig.getini("assistant_site"))
+    url = pytestconfig.getoption("assistant_url")
+    session = ChatSession(rebase(site, url) if url else site, headless=not pytestconfig.getoption("headed", default=False))
+    yield session
+    session.close()

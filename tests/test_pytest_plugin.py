@@ -56,3 +56,28 @@ def test_the_plugin_works_under_xdist(pytester, sim):
     pytester.makefile(".playbook.yaml", first=SMOKE, second=SMOKE)
     result = run(pytester, sim, "-n", "2")
     result.assert_outcomes(passed=2)
+
+
+HAND_WRITTEN = """
+def test_the_chat_answers(chat):
+    chat.send("Reply with the single word: pong")
+    assert chat.expect_reply(contains="pong") == "pong"
+
+
+def test_the_chat_is_not_busy(chat):
+    chat.send("Reply with the single word: pong")
+    chat.expect_not_busy(timeout=10)
+"""
+
+
+@pytest.mark.parametrize(("scenario", "outcomes"), [
+    pytest.param("healthy", {"passed": 2}, id="healthy"),
+    pytest.param("always-busy", {"failed": 2}, id="always-busy"),
+])
+def test_the_chat_fixture_drives_the_site_from_hand_written_tests(pytester, sim, scenario, outcomes):
+    sim.configure(scenario=scenario)
+    pytester.makepyfile(test_chat=HAND_WRITTEN)
+    result = run(pytester, sim, "--assistant-site", "simulator")
+    result.assert_outcomes(**outcomes)
+    if scenario == "always-busy":
+        result.stdout.fnmatch_lines(["*AssertionError: the reply was busy*", "*AssertionError: the chat is busy*"])
