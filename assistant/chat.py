@@ -12,11 +12,12 @@ from urllib.parse import urljoin
 
 from assistant.detect import AttemptResult
 from assistant.errors import BadSelector, StepFailed
+from assistant.pagewatch import MARK_JS, watch_selectors
 from assistant.playbook.model import SiteProfile
-from assistant.watch import MARK_JS, ReplyWatch, Turn, watch_selectors
+from assistant.watch import ReplyWatch, Turn
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The useful first line of a Playwright error, without its API-name prefix and URL suffix."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
@@ -27,7 +28,7 @@ def _first_line(exc: BaseException) -> str:
 def _reraise_selector(exc: Exception, selector: str) -> None:
     message = str(exc)
     if "not a valid selector" in message or "Unexpected token" in message or "SyntaxError" in message:
-        raise BadSelector(selector, _first_line(exc)) from None
+        raise BadSelector(selector, first_line(exc)) from None
 
 
 class ChatDriver:
@@ -37,6 +38,7 @@ class ChatDriver:
         self.page, self.site = page, site
         self.turn: Turn | None = None
         self.last_text: str | None = None
+        page.on("request", lambda r: self.turn and self.turn.on_request(r))
         page.on("response", lambda r: self.turn and self.turn.on_response(r))
         page.on("requestfinished", lambda r: self.turn and self.turn.on_finished(r))
         page.on("requestfailed", lambda r: self.turn and self.turn.on_failed(r))
@@ -58,7 +60,7 @@ class ChatDriver:
         try:
             response = await self.page.goto(target, timeout=timeout * 1000, wait_until="load")
         except Exception as exc:
-            reason = _first_line(exc)
+            reason = first_line(exc)
             raise StepFailed(
                 f"could not open {target}: {reason}. Is the chat reachable from here? "
                 "(For the simulator: is `assistant simulate` running on that port? Use --url to point elsewhere.)",
@@ -79,7 +81,7 @@ class ChatDriver:
         composer = self.locator("composer")
         await self._act(composer.wait_for(state="visible", timeout=timeout * 1000), "composer")
         await composer.fill(text)
-        await self._begin_turn()
+        await self._begin_turn(text)
         self.last_text = text
         await self._press_send(composer)
         return f"sent {len(text)} characters"
@@ -95,20 +97,22 @@ class ChatDriver:
                 _reraise_selector(exc, ", ".join(self.site.selectors["send"]))
         await composer.press("Enter")  # every chat of this kind also sends on Enter
 
-    async def _begin_turn(self) -> None:
+    async def _begin_turn(self, prompt: str | None) -> None:
+        """Mark what the page shows before the send; the reply is what comes after."""
+        selectors = watch_selectors(self.site, prompt)
         try:
-            await self.page.evaluate(MARK_JS, watch_selectors(self.site))
+            await self.page.evaluate(MARK_JS, selectors)
         except Exception as exc:
-            _reraise_selector(exc, str(watch_selectors(self.site)))
+            _reraise_selector(exc, str(selectors))
             raise
-        self.turn = Turn(self.site.stream.paths)
+        self.turn = Turn(self.site.stream.paths, prompt)
 
     async def re_ask(self) -> str:
         """Ask again: the page's own Retry button when it shows one, else send the message again."""
         if self.site.selectors.get("retry_button"):
             button = self.locator("retry_button")
             if await button.is_visible():
-                await self._begin_turn()
+                await self._begin_turn(self.last_text)
                 await button.click(timeout=5_000)
                 return "clicked the page's Retry button"
         if self.last_text is None:
@@ -150,7 +154,7 @@ class ChatDriver:
         except Exception as exc:
             _reraise_selector(exc, ", ".join(self.site.selectors.get(key, ())))
             raise StepFailed(
-                f"the {key} control did not respond ({_first_line(exc)}); its selectors in the site "
+                f"the {key} control did not respond ({first_line(exc)}); its selectors in the site "
                 f"profile {self.site.name!r} may be out of date",
                 outcome="timeout" if "Timeout" in str(exc) else "error",
             ) from None

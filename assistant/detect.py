@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant import generic
+
 OUTCOMES = ("answered", "busy", "rate_limited", "error", "timeout")
 BUSY_STATUSES = {502: "busy", 503: "busy", 504: "busy", 529: "busy"}  # overload, per provider docs
 
@@ -84,8 +86,10 @@ class StreamSummary:
     heartbeats: int = 0
     events: list[tuple[str, str]] = field(default_factory=list)  # (event name, data)
     content: bool = False
-    hint: dict[str, Any] | None = None
+    hint: dict[str, Any] | None = None  # the first error payload: DeepSeek's hint, or {"error": ...}
+    hint_event: str | None = None
     json_error: dict[str, Any] | None = None
+    done: bool = False  # `data: [DONE]`: the OpenAI-style normal end
 
 
 def parse_sse(body: bytes) -> StreamSummary:
@@ -117,23 +121,62 @@ def parse_sse(body: bytes) -> StreamSummary:
 
 
 def _note_payload(summary: StreamSummary, event: str, payload: str) -> None:
+    if payload == "[DONE]":
+        summary.done = True
+        return
     try:
         value = json.loads(payload)
     except ValueError:
         value = None
-    if event == "hint" and isinstance(value, dict) and value.get("type") == "error":
-        summary.hint = value
-    elif event in ("message", "delta") and payload and payload != "[DONE]":
+    if isinstance(value, dict) and _is_error(event, value):
+        if summary.hint is None:
+            summary.hint, summary.hint_event = value, event
+    elif event in ("message", "delta") and payload:
         summary.content = True
+
+
+def _is_error(event: str, value: dict[str, Any]) -> bool:
+    """DeepSeek's `event: hint` {"type":"error"}, or any payload that is an error object:
+    {"error": {...}} (OpenAI), {"type": "error", "error": {...}} (Anthropic), or a choice
+    that finished for want of resources (DeepSeek's API overloaded mid-answer)."""
+    if value.get("type") == "error" or value.get("error"):
+        return True
+    choices = value.get("choices")
+    reasons = [c.get("finish_reason") for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
+    return "insufficient_system_resource" in reasons
+
+
+def hint_text(hint: dict[str, Any]) -> str:
+    """The words of an error payload, for people: its content or its error's message."""
+    error = hint.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or "")
+    return str(hint.get("content") or hint.get("message") or error or "")
+
+
+def _hint_reason(hint: dict[str, Any]) -> str:
+    error = hint.get("error") if isinstance(hint.get("error"), dict) else {}
+    choice = next(iter(hint.get("choices") or []), {})
+    parts = (hint.get("finish_reason"), error.get("type"), error.get("code"), choice.get("finish_reason") if isinstance(choice, dict) else None)
+    return " ".join(str(p) for p in parts if p)
+
+
+def classify_hint(hint: dict[str, Any], event: str | None) -> tuple[str, str]:
+    """(outcome, summary line) of an error payload. DeepSeek's own hint says which by its
+    finish_reason; any other is worded: its message and type run through the vocabulary."""
+    reason, text = _hint_reason(hint), hint_text(hint)
+    if event == "hint":
+        outcome = "rate_limited" if "rate_limit" in reason else "busy"
+        return outcome, f'stream hint "{text}" ({reason or "no finish_reason"})'
+    worded = generic.classify(f"{text} {reason}")
+    words = " ".join(p for p in (f'"{text}"' if text else "", f"({reason})" if reason else "") if p)
+    return (worded[0] if worded else "error"), f"stream error {words}".strip()
 
 
 def classify_stream(summary: StreamSummary) -> tuple[str, str] | None:
     """(outcome, summary line) when the stream decides the attempt; None when it answered."""
     if summary.hint is not None:
-        reason = str(summary.hint.get("finish_reason") or "")
-        outcome = "rate_limited" if "rate_limit" in reason else "busy"
-        content = summary.hint.get("content") or ""
-        return outcome, f'stream hint "{content}" ({reason or "no finish_reason"})'
+        return classify_hint(summary.hint, summary.hint_event)
     if summary.json_error is not None:
         err = summary.json_error
         code, msg = err.get("code"), err.get("msg") or err.get("error")

@@ -1,8 +1,10 @@
 """Waiting for the reply to one message: a race between the page and the network.
 
 Event-driven, no fixed-interval polling: a MutationObserver inside the page resolves as
-soon as something relevant changes, and Playwright's network events (response headers,
-stream finished, request failed) arrive on a queue. Whichever decides first wins.
+soon as something relevant changes (`pagewatch`), and Playwright's network events
+(response headers, stream finished, request failed) arrive on a queue. Whichever decides
+first wins. A text decides by the profile's exact busy texts, else by the generic
+vocabulary (`generic`); a stream that finished normally overrules a reply's wording.
 """
 
 from __future__ import annotations
@@ -12,89 +14,66 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from assistant import generic
 from assistant.detect import (
     AttemptResult,
     Signal,
     classify_status,
     classify_stream,
     classify_text,
+    hint_text,
     parse_sse,
 )
 from assistant.errors import BadSelector
+from assistant.pagewatch import WATCH_JS, watch_selectors
 from assistant.playbook.model import SiteProfile
 from assistant.retry import parse_retry_after
 
 SETTLE_S = 1.0  # with no "generating" indicator: a finished stream's text is final after this
-BOX_KEYS = (("error row", "error_row"), ("toast", "toast"), ("alert", "alert"))
-
-_SEEN = "(window.__assistantSeen ||= new WeakSet())"
-
-MARK_JS = f"""(sel) => {{
-  const seen = {_SEEN};
-  for (const css of [sel.reply, ...sel.boxes.map(b => b[1])])
-    if (css) document.querySelectorAll(css).forEach(el => seen.add(el));
-}}"""
-
-WATCH_JS = f"""async ([sel, known]) => {{
-  const seen = {_SEEN};
-  const textOf = (el) => (el.innerText ?? el.textContent ?? '').trim();
-  const snap = () => {{
-    const taken = new Set(), boxes = [];
-    for (const [where, css] of sel.boxes) {{
-      if (!css) continue;
-      for (const el of document.querySelectorAll(css)) {{
-        if (seen.has(el) || taken.has(el)) continue;
-        taken.add(el);
-        const text = textOf(el);
-        if (text) boxes.push({{where, text}});
-      }}
-    }}
-    const replies = sel.reply ? [...document.querySelectorAll(sel.reply)].filter(el => !seen.has(el)).map(textOf) : [];
-    const generating = sel.generating ? document.querySelector(sel.generating) !== null : null;
-    const s = {{boxes, replies, generating}};
-    s.key = JSON.stringify([boxes, replies, generating]);
-    return s;
-  }};
-  const first = snap();
-  if (first.key !== known) return first;
-  return await new Promise(resolve => {{
-    const obs = new MutationObserver(() => {{
-      const s = snap();
-      if (s.key !== known) {{ obs.disconnect(); resolve(s); }}
-    }});
-    obs.observe(document.documentElement, {{subtree: true, childList: true, characterData: true, attributes: true}});
-  }});
-}}"""
-
-
-def watch_selectors(site: SiteProfile) -> dict:
-    """The CSS the in-page watcher uses, alternatives joined into one selector list."""
-    css = {key: ", ".join(site.selectors.get(key, ())) or None for key in ("reply", "generating")}
-    css["boxes"] = [[where, ", ".join(site.selectors.get(key, ())) or None] for where, key in BOX_KEYS]
-    return css
 
 
 class Turn:
-    """The network evidence of one sent message: its stream request's events, queued."""
+    """The network evidence of one sent message: its stream request's events, queued.
 
-    def __init__(self, stream_paths: tuple[str, ...]):
-        self.paths = stream_paths
+    A profile names the stream's URL paths. Without them the stream is guessed: a request
+    made after the send whose response is text/event-stream, or a POST to a chat-like
+    path (completion, conversation, ...) that is refused with an HTTP error.
+    """
+
+    def __init__(self, stream_paths: tuple[str, ...], prompt: str | None = None):
+        self.paths, self.prompt = stream_paths, prompt
         self.queue: asyncio.Queue = asyncio.Queue()
+        self.sent: set = set()  # requests made after the send (guessing only)
+        self.streams: set = set()  # the ones guessed to be the reply's stream
 
     def wants(self, url: str) -> bool:
         path = urlparse(url).path
         return any(p in path for p in self.paths)
 
+    def _reply_request(self, request) -> bool:
+        return request in self.sent and generic.is_reply_request(request.method, urlparse(request.url).path)
+
+    def on_request(self, request) -> None:
+        if not self.paths:
+            self.sent.add(request)
+
     def on_response(self, response) -> None:
-        if self.wants(response.url):
+        if self.paths:
+            if self.wants(response.url):
+                self.queue.put_nowait(("response", response))
+            return
+        request = response.request
+        sse = "text/event-stream" in response.headers.get("content-type", "")
+        if request in self.sent and (sse or (response.status >= 400 and self._reply_request(request))):
+            self.streams.add(request)
             self.queue.put_nowait(("response", response))
 
     def on_finished(self, request) -> None:
-        if self.wants(request.url):
+        if (self.wants(request.url) if self.paths else request in self.streams):
             self.queue.put_nowait(("finished", request))
 
     def on_failed(self, request) -> None:
-        if self.wants(request.url):
+        if (self.wants(request.url) if self.paths else request in self.streams or self._reply_request(request)):
             self.queue.put_nowait(("failed", request))
 
 
@@ -109,7 +88,7 @@ class ReplyWatch:
 
     def __init__(self, page, site: SiteProfile, turn: Turn, expect: Callable[[str], bool] | None):
         self.page, self.site, self.turn, self.expect = page, site, turn, expect
-        self.sel = watch_selectors(site)
+        self.sel = watch_selectors(site, turn.prompt)
         self.stream = _Stream()
         self.known: str | None = None
         self.reply: str | None = None
@@ -191,13 +170,16 @@ class ReplyWatch:
             self.stream.done = True
             return None
         outcome, line = decided
-        sig = Signal("stream", line, url=obj.url, event="hint" if summary.hint else "close", text=(summary.hint or {}).get("content"), extra={"heartbeats": summary.heartbeats, "finish_reason": (summary.hint or {}).get("finish_reason")})
+        hint = summary.hint or {}
+        event = "close" if not hint else "hint" if summary.hint_event == "hint" else "error"
+        error = hint.get("error") if isinstance(hint.get("error"), dict) else {}
+        reason = hint.get("finish_reason") or error.get("type")  # DeepSeek's, or an API error's type
+        sig = Signal("stream", line, url=obj.url, event=event, text=hint_text(hint) if hint else None, extra={"heartbeats": summary.heartbeats, "finish_reason": reason})
         return AttemptResult(outcome, sig, passed=False)
 
     def _on_dom(self, snap: dict) -> tuple[AttemptResult | None, bool]:
-        texts = self.site.busy_texts
         for box in snap["boxes"]:
-            hit = classify_text(box["text"], texts, whole=False)
+            hit = self._hit(box["text"], whole=False, loose=box["loose"])
             if hit:
                 return self._dom_result(hit, box["where"], box["text"]), False
         self.generating = snap["generating"]
@@ -205,8 +187,8 @@ class ReplyWatch:
         if not replies:
             return None, False
         self.reply = replies[-1]
-        stream_known = bool(self.turn.paths)
-        hit = classify_text(self.reply, texts, whole=True)
+        stream_known = bool(self.turn.paths) or self.stream.opened  # named, or guessed and seen
+        hit = self._hit(self.reply, whole=True)
         if hit and not self.stream.done:
             # A normal answer can pass through the busy text while it streams in, so an
             # open stream decides (its hint or its finish); with none seen, the page does.
@@ -222,9 +204,21 @@ class ReplyWatch:
             return self._answered("dom", "the reply matched"), False
         return None, final and self.generating is None
 
-    def _dom_result(self, hit: tuple[str, str], where: str, text: str) -> AttemptResult:
-        outcome, known = hit
-        sig = Signal("dom", f'"{known}" in the {where}', where=where, text=text)
+    def _hit(self, text: str, *, whole: bool, loose: bool = False) -> tuple[str, str, str] | None:
+        """(outcome, what to quote, how it was known): the profile's exact texts first, then
+        the generic vocabulary, where a bubble must hold nothing but the error and a box
+        that is really a region of the page (it holds the person's message) never counts."""
+        exact = classify_text(text, self.site.busy_texts, whole=whole)
+        if exact:
+            return exact[0], exact[1], ""
+        worded = None if loose else generic.error_only(text) if whole else generic.classify(text)
+        if worded is None:
+            return None
+        return worded[0], text.strip().splitlines()[0][:160], f' (wording "{worded[1]}")'
+
+    def _dom_result(self, hit: tuple[str, str, str], where: str, text: str) -> AttemptResult:
+        outcome, quote, how = hit
+        sig = Signal("dom", f'"{quote}" in the {where}{how}', where=where, text=text)
         return AttemptResult(outcome, sig, passed=False)
 
     def _answered(self, source: str, why: str) -> AttemptResult:
@@ -242,16 +236,15 @@ class ReplyWatch:
             snap = await asyncio.wait_for(self.page.evaluate(WATCH_JS, [self.sel, None]), 1.0)
         except Exception:
             return result
-        texts = self.site.busy_texts
-        shown = [(b["where"], b["text"], hit[1]) for b in snap["boxes"] if (hit := classify_text(b["text"], texts, whole=False))]
+        shown = [(b["where"], b["text"], hit) for b in snap["boxes"] if (hit := self._hit(b["text"], whole=False, loose=b["loose"]))]
         replies = [r for r in snap["replies"] if r]
-        if not shown and replies and (hit := classify_text(replies[-1], texts, whole=True)):
-            shown = [("reply bubble", replies[-1], hit[1])]
+        if not shown and replies and (hit := self._hit(replies[-1], whole=True)):
+            shown = [("reply bubble", replies[-1], hit)]
         if shown:
             sig = result.signal
-            sig.where, sig.text, known = shown[0]
+            sig.where, sig.text, (_, known, how) = shown[0]
             # The page shows what the stream said: name the stream's event, not its text again.
             reason = sig.extra.get("finish_reason")
             network = (f"stream {sig.event}" + (f" {reason}" if reason else "")) if sig.source == "stream" else sig.summary
-            sig.summary = f'"{known}" in the {sig.where}; {network}'
+            sig.summary = f'"{known}" in the {sig.where}{how}; {network}'
         return result

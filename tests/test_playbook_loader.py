@@ -243,7 +243,7 @@ BAD = [
     ),
     pytest.param(
         "steps: [new_chat]\n",
-        ["pb.yaml:1:1: the playbook names no site", "deepseek, simulator"],
+        ["pb.yaml:1:1: the playbook names no site", "deepseek, generic, simulator"],
         id="no-site",
     ),
     pytest.param(
@@ -251,7 +251,7 @@ BAD = [
         [
             "pb.yaml:1:7: unknown site 'simulatr'",
             "Did you mean 'simulator'?",
-            "Known sites: deepseek, simulator",
+            "Known sites: deepseek, generic, simulator",
         ],
         id="unknown-site-name",
     ),
