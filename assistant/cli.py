@@ -297,7 +297,7 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
 
 
 # The other command modules register themselves onto `cli` when imported.
-from assistant import cli_browser, cli_diagnose, cli_docs  # noqa: E402,F401
+from assistant import cli_browser, cli_diagnose, cli_docs, cli_site  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
