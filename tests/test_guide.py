@@ -61,6 +61,14 @@ class Terminal:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
+def answer_the_questions(term: Terminal, symptom: str) -> None:
+    """What the person sees, which chat, no own profile, no system change."""
+    for prompt, keys in (("Your choice", (symptom,)), ("Which chat", ("simulator",)), ("own browser profile", ()),
+                         ("flush this machine's DNS cache", ("n",))):
+        term.wait_for(prompt)
+        term.type(*keys, "Enter")
+
+
 def guide_command(sim, save_to: Path, tmpdir: Path, time_scale: str) -> str:
     args = ["guide", "--url", sim.url, "--time-scale", time_scale, "--save-to", str(save_to)]
     return f"env TMPDIR={tmpdir} NO_COLOR=1 {shlex.quote(sys.executable)} -m assistant " + " ".join(map(shlex.quote, args))
@@ -76,14 +84,7 @@ def test_a_guided_run_in_a_terminal_answers_the_questions_and_reaches_the_verdic
     tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
     term = Terminal(guide_command(sim, tmp_path, tmpdir, "0.001"))
     try:
-        term.wait_for("Your choice")
-        term.type(choice, "Enter")
-        term.wait_for("Which chat")
-        term.type("simulator", "Enter")
-        term.wait_for("own browser profile")
-        term.type("Enter")
-        term.wait_for("flush this machine's DNS cache")
-        term.type("n", "Enter")
+        answer_the_questions(term, choice)
         screen = term.wait_for("Save the report")
         assert f"verdict: {expected}" in screen
         term.type("y", "Enter")
@@ -101,14 +102,7 @@ def test_ctrl_c_in_the_middle_of_a_guided_run_leaves_nothing(tmp_path, sim):
     tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
     term = Terminal(guide_command(sim, tmp_path, tmpdir, "1"))
     try:
-        term.wait_for("Your choice")
-        term.type("2", "Enter")
-        term.wait_for("Which chat")
-        term.type("simulator", "Enter")
-        term.wait_for("own browser profile")
-        term.type("Enter")
-        term.wait_for("flush this machine's DNS cache")
-        term.type("n", "Enter")
+        answer_the_questions(term, "2")
         term.wait_for("waiting")  # the real 5 s backoff has begun
         term.type("C-c")
         screen = term.wait_for("Stopped.")

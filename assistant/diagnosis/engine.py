@@ -157,6 +157,10 @@ class Diagnoser:
                 return decide.verdict(self, "cookies", "clearing this site's cookies fixes it")
             if await self._flips("clearing the cache, then a hard reload", trial, self._clear_cache):
                 return decide.verdict(self, "stale_cache", "only a cache clear with a hard reload fixes it: the browser held outdated site code")
+        return await self._routes("it works through route '{}' and not through your usual path")
+
+    async def _routes(self, why: str) -> Verdict | None:
+        """The check through each other route; the first that works decides."""
         for route in self.setup.routes:
             other = await self.open(self.setup, f"route {route.name}", route=route)
             try:
@@ -166,7 +170,7 @@ class Diagnoser:
             self.tried.append(f"route {route.name}")
             self.note(f"route {route.name}", result.describe(), result.outcome)
             if result.passed:
-                return decide.verdict(self, "network_route", f"it works through route '{route.name}' and not through your usual path", route=route.name)
+                return decide.verdict(self, "network_route", why.format(route.name), route=route.name)
         return None
 
     async def _flips(self, what: str, trial: Trial, change) -> bool:
@@ -220,14 +224,5 @@ class Diagnoser:
         return decide.verdict(self, "inconclusive", "a clean profile works, but neither an extension nor cookies or cache explain it: something else in your profile does")
 
     async def _unreachable(self, first: Result) -> Verdict:
-        for route in self.setup.routes:
-            other = await self.open(self.setup, f"route {route.name}", route=route)
-            try:
-                result = await other.reproduce(1)
-            finally:
-                await other.close()
-            self.tried.append(f"route {route.name}")
-            self.note(f"route {route.name}", result.describe(), result.outcome)
-            if result.passed:
-                return decide.verdict(self, "network_route", f"the chat cannot be reached your usual way, but route '{route.name}' works", route=route.name)
-        return decide.no_flip(self, self.findings, unreachable=True)
+        found = await self._routes("the chat cannot be reached your usual way, but route '{}' works")
+        return found or decide.no_flip(self, self.findings, unreachable=True)
