@@ -132,6 +132,8 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
 @cli.command()
 @click.argument("playbook", metavar="PLAYBOOK.yaml")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a playbook variable (repeatable).")
+@click.option("--vars-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Variables from a YAML or JSON mapping: over the playbook's vars, under --var.")
 @click.option("--site", metavar="NAME|PATH", help="Use this site profile instead of the playbook's.")
 @click.option("--url", metavar="URL", help="Override the site's base URL (a simulator on another port, a staging host).")
 @click.option("--in-place", is_flag=True, help="Use the playbook's browser.profile folder itself, not a copy (after a backup; asks first).")
@@ -139,11 +141,12 @@ def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts
 @browser_options
 @report_options
 @click.pass_context
-def run(ctx, playbook, variables, site, url, in_place, yes, **options) -> None:
+def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
-    from assistant.playbook import load_playbook
+    from assistant.playbook import load_playbook, load_vars_file
 
-    loaded = load_playbook(playbook, variables=parse_vars(variables), site=site, url=url)
+    given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
+    loaded = load_playbook(playbook, variables=given, site=site, url=url)
     if in_place:
         _back_up_for_in_place(loaded, yes)
     ctx.exit(_execute(loaded, in_place=in_place, **options))

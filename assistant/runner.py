@@ -124,7 +124,7 @@ class Runner:
                     result.routes.append(await self._through(session, route))
             if probes is not None:
                 await probes
-            result.outcome = "passed" if all(s.outcome in ("passed", "tolerated") for s in result.steps) else "failed"
+            result.outcome = "failed" if any(s.outcome == "failed" for s in result.steps) else "passed"  # `when` skips pass
             result.notes.extend(plain_notes(result))
         except (asyncio.CancelledError, KeyboardInterrupt):
             result.outcome, result.summary = "interrupted", "interrupted by the person (Ctrl-C)"
@@ -256,6 +256,12 @@ class Runner:
     async def _run_steps(self, steps: list[Step], prefix: str, into: list[StepRecord]) -> list[StepRecord]:
         """Run steps in order into `into` (kept up to date, so an interrupted run keeps its records)."""
         for number, step in enumerate(steps, 1):
+            if step.when is not None and not step.when.holds(into, self.playbook.vars):  # skipped, the run goes on
+                record = StepRecord(f"{prefix}{number}", step.kind, step_label(step), step.pos.line, "skipped", f"when: {step.when.text!r} is false")
+                self.emit(ev.StepStarted(record.index, step.kind, record.label))
+                self.emit(ev.StepEnded(record.index, step.kind, "skipped", record.detail, 0.0))
+                into.append(record)
+                continue
             record = await self._run_step(step, f"{prefix}{number}")
             into.append(record)
             if record.outcome == "failed":

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.playbook.load import BROWSER_SCHEMA, PROBES_SCHEMA, TOP_KEYS, VARS_SCHEMA
+from assistant.playbook.load import (
+    BROWSER_SCHEMA,
+    INCLUDE_SCHEMA,
+    PROBES_SCHEMA,
+    TOP_KEYS,
+    VARS_SCHEMA,
+)
 from assistant.playbook.site import ROUTES_SCHEMA, SITE_SCHEMA
 
 # Exactly what the loader parses, so an editor accepts what a run accepts.
@@ -70,6 +76,7 @@ def playbook_schema() -> dict:
     top = {
         "name": {"type": "string", "description": "Shown in reports (default: the file name)."},
         "site": {"type": "string", "minLength": 1, "description": "A shipped site profile name or a path to one."},
+        "include": _translate(INCLUDE_SCHEMA),
         "browser": _translate(BROWSER_SCHEMA),
         "vars": _translate(VARS_SCHEMA),
         "retry": {
@@ -131,7 +138,7 @@ def _step_item(d: StepDef) -> dict:
 def _retry_block() -> dict:
     policy = _translate(RETRY_SCHEMA, in_steps=True)
     steps = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}, "description": "The steps to run again together."}
-    block = {**policy, "properties": {**policy["properties"], "steps": steps}, "required": ["steps"]}
+    block = {**policy, "properties": {**policy["properties"], "steps": steps, "when": _translate(COMMON_KEYS["when"])}, "required": ["steps"]}
     return {
         "type": "object",
         "description": "Run these steps again together while the policy allows.",

@@ -121,7 +121,7 @@ BAD = [
         [
             "pb.yaml:3:20: unknown key 'contans' in expect_reply",
             "Did you mean 'contains'?",
-            "Known keys: contains, matches, timeout, optional, retry",
+            "Known keys: contains, matches, timeout, optional, when, retry",
         ],
         id="unknown-param-key",
     ),
@@ -237,9 +237,9 @@ BAD = [
         id="unterminated-variable",
     ),
     pytest.param(
-        'site: simulator\nsteps:\n  - send: "${env:HOME}"\n',
-        ["pb.yaml:3:11: '${env:HOME}': environment variables are not supported yet"],
-        id="env-not-yet",
+        'site: simulator\nsteps:\n  - send: "${env:ASSISTANT_SURELY_UNSET}"\n',
+        ["pb.yaml:3:11: environment variable ASSISTANT_SURELY_UNSET is not set", "export ASSISTANT_SURELY_UNSET="],
+        id="env-unset",
     ),
     pytest.param(
         "steps: [new_chat]\n",

@@ -1,16 +1,17 @@
 """Playbooks: YAML files turned into a validated, typed model before any browser starts.
 
-Public API: `load_playbook`, `load_site`, `parse_duration`. They are imported lazily
+Public API: `load_playbook`, `load_vars_file`, `load_site`, `parse_duration`. They are imported lazily
 because `assistant.retry` imports the model from this package and the loader imports
 `assistant.retry` back.
 """
 
 from __future__ import annotations
 
-__all__ = ["load_playbook", "load_site", "parse_duration"]
+__all__ = ["load_playbook", "load_vars_file", "load_site", "parse_duration"]
 
 _HOMES = {
     "load_playbook": "assistant.playbook.load",
+    "load_vars_file": "assistant.playbook.load",
     "load_site": "assistant.playbook.site",
     "parse_duration": "assistant.playbook.validate",
 }

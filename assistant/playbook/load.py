@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from assistant.errors import PlaybookError
 from assistant.playbook import site as sites
+from assistant.playbook import when as conditions
 from assistant.playbook import yamlsrc
 from assistant.playbook.model import (
     BrowserSpec,
@@ -19,12 +21,18 @@ from assistant.playbook.model import (
 )
 from assistant.playbook.site import ROUTES_SCHEMA, rebase
 from assistant.playbook.validate import FORMATS, check, checked
-from assistant.playbook.yamlsrc import Issues, Y, did_you_mean
+from assistant.playbook.yamlsrc import Issues, Y, did_you_mean, display_path
 from assistant.probes import PROBE_NAMES
 from assistant.retry import RETRY_SCHEMA, policy_from_mapping
 from assistant.steps import COMMON_KEYS, StepDef, registry
 
-TOP_KEYS = ("name", "site", "browser", "vars", "retry", "steps", "probes", "routes")
+TOP_KEYS = ("name", "site", "include", "browser", "vars", "retry", "steps", "probes", "routes")
+INCLUDE_SCHEMA: dict = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "description": "Playbooks whose steps run first and whose vars this one's override (paths relative to this file).",
+}
+_FROM_INCLUDED = ("name", "site", "include", "vars", "steps")  # name and site: so a whole playbook can be included
 PROBES_SCHEMA: dict = {
     "type": "array",
     "items": {"type": "string", "enum": list(PROBE_NAMES)},
@@ -68,10 +76,11 @@ VARS_SCHEMA: dict = {
 RETRY_OR_FLAG: dict = {**RETRY_SCHEMA, "type": ["object", "boolean"]}
 BLOCK_SCHEMA: dict = {
     **RETRY_SCHEMA,
-    "properties": {**RETRY_SCHEMA["properties"], "steps": {"type": "array", "minItems": 1}},
+    "properties": {**RETRY_SCHEMA["properties"], "steps": {"type": "array", "minItems": 1}, "when": COMMON_KEYS["when"]},
     "required": ["steps"],
 }
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_ENV = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.S)
 _BLOCK_EXAMPLE = "Example: - retry: {schedule: [5s, 10s, 30s], steps: [{send: hi}, {expect_reply: {contains: hi}}]}"
 
 
@@ -92,6 +101,18 @@ def load_playbook(
     return _Loader(path, root, issues).load(variables or {}, site, url, text)
 
 
+def load_vars_file(path) -> dict[str, str]:
+    """Variables from a YAML or JSON mapping of scalars (`--vars-file`), checked with positions."""
+    path = Path(path)
+    root, issues = yamlsrc.parse(path, yamlsrc.read(path, "vars file"))
+    if root is None or root.type != "object":
+        issues.add(root.pos if root else Pos(issues.file, 1, 1), "a vars file is a mapping of names to values",
+                   'Example (YAML): prompt: "Say pong"   or (JSON): {"prompt": "Say pong"}')
+    data = check(root, VARS_SCHEMA, issues, "vars file") if not len(issues) else None
+    issues.raise_if_any()
+    return {k: _text(v) for k, v in (data or {}).items()}
+
+
 def _text(value) -> str:
     """A variable's value as text, the way it was written in YAML."""
     if isinstance(value, bool):
@@ -103,17 +124,22 @@ class _Loader:
     """One playbook's checks; every problem goes into `issues`, raised together at the end."""
 
     def __init__(self, path: Path, root: Y, issues: Issues):
-        self.path, self.issues, self.default = path, issues, None
+        self.path, self.issues, self.default, self.values = path, issues, None, {}
         top = yamlsrc.without_extensions(root)
         check(top, TOP_SCHEMA, issues, "the playbook")  # unknown top-level keys; `x-...` are gone
         self.top, self.root, self.steps_def = top.value, root, registry()
+        self.parts: list[dict[str, Y]] = []  # included playbooks' top levels, in run order
+        if "include" in self.top:
+            self._include(self.top["include"], path, (path.resolve(),))
 
     def load(self, variables: dict, site_arg, url_arg, text: str) -> Playbook:
-        values = self._vars(variables)
+        values = self.values = self._vars(variables)
         seen: set[int] = set()
-        for key in ("steps", "site"):
-            if key in self.top:
-                self._substitute(self.top[key], values, seen)
+        for top in (*self.parts, self.top):
+            if "steps" in top:
+                self._substitute(top["steps"], values, seen)
+        if "site" in self.top:
+            self._substitute(self.top["site"], values, seen)
         name = (
             check(self.top["name"], {"type": "string"}, self.issues, "name")
             if "name" in self.top
@@ -123,7 +149,7 @@ class _Loader:
         if "retry" in self.top:
             data, ok = checked(self.top["retry"], RETRY_OR_FLAG, self.issues, "retry")
             self.default = self._policy(data) if ok else None
-        steps = self._steps(self.top.get("steps"), in_block=False)
+        steps = self._all_steps()
         profile = self._site(site_arg, url_arg)
         probes = self._optional("probes", PROBES_SCHEMA) or []
         routes = [Route(**r) for r in self._optional("routes", ROUTES_SCHEMA) or []]
@@ -147,11 +173,55 @@ class _Loader:
         data, ok = checked(self.top[key], schema, self.issues, key)
         return data if ok else None
 
+    def _include(self, y: Y, including: Path, chain: tuple[Path, ...]) -> None:
+        """Read the playbooks `y` names (and theirs, first) into `self.parts`."""
+        if not checked(y, INCLUDE_SCHEMA, self.issues, "include")[1]:
+            return
+        for item in y.value:
+            path = including.parent / Path(item.value).expanduser()
+            if path.resolve() in chain:
+                cycle = " -> ".join(display_path(p) for p in (*chain, path.resolve()))
+                self.issues.add(item.pos, f"include cycle: {cycle}", "A playbook cannot include itself, directly or through others.")
+                continue
+            top = self._included(item, path)
+            if top is not None:
+                if "include" in top:
+                    self._include(top["include"], path, (*chain, path.resolve()))
+                self.parts.append(top)
+
+    def _included(self, item: Y, path: Path) -> dict[str, Y] | None:
+        """One included file's top level, checked; its problems quote its own lines."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            what = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+            here = display_path(path.parent)
+            self.issues.add(item.pos, f"included playbook {what}: {display_path(path)}",
+                            f"Paths under include: are relative to the including file's folder ({here}).")
+            return None
+        try:
+            root, issues = yamlsrc.parse(path, text)
+        except PlaybookError as exc:
+            self.issues.add_block(str(exc))
+            return None
+        self.issues.adopt(issues)
+        if root is None or root.type != "object":
+            self.issues.add(root.pos if root else Pos(issues.file, 1, 1), "an included playbook is a mapping with `steps:` or `vars:`")
+            return None
+        top = yamlsrc.without_extensions(root)
+        check(top, TOP_SCHEMA, self.issues, "the included playbook")
+        for key in (k for k in top.value if k in TOP_KEYS and k not in _FROM_INCLUDED):
+            self.issues.add(top.keys[key], f"`{key}:` of an included playbook would not be used",
+                            "Only its vars, steps and include are taken; set it in the including playbook.")
+        return top.value
+
     def _vars(self, overrides: dict) -> dict[str, str]:
-        data = (
-            check(self.top["vars"], VARS_SCHEMA, self.issues, "vars") if "vars" in self.top else {}
-        )
-        return {k: _text(v) for k, v in {**(data or {}), **overrides}.items()}
+        """Included playbooks' vars, in order, then this playbook's, then the overrides."""
+        merged: dict = {}
+        for top in (*self.parts, self.top):
+            if "vars" in top:
+                merged.update(check(top["vars"], VARS_SCHEMA, self.issues, "vars") or {})
+        return {k: _text(v) for k, v in {**merged, **overrides}.items()}
 
     def _substitute(self, y: Y, values: dict[str, str], seen: set[int]) -> None:
         """Replace `${name}` in every string under `y`; `$${` is a literal `${`."""
@@ -177,11 +247,7 @@ class _Loader:
         elif name in values:
             return values[name]
         elif name.startswith("env:"):
-            self.issues.add(
-                y.pos,
-                f"'${{{name}}}': environment variables are not supported yet",
-                f"Pass the value with --var {name[4:]}=VALUE and write ${{{name[4:]}}}.",
-            )
+            return self._environment(match, y, name)
         else:
             self.issues.add(
                 y.pos,
@@ -189,6 +255,21 @@ class _Loader:
                 did_you_mean(name, sorted(values), "variables")
                 + ". Define it under `vars:` or pass --var NAME=VALUE; write $${ for a literal ${.",
             )
+        return match.group(0)
+
+    def _environment(self, match: re.Match, y: Y, name: str) -> str:
+        """`${env:NAME}` or `${env:NAME:-default}`, read now; the value never goes into a message."""
+        env = _ENV.fullmatch(name)
+        if env is None:
+            self.issues.add(y.pos, f"'${{{name}}}' is not an environment variable reference",
+                            "Write ${env:NAME} or ${env:NAME:-default}; NAME is letters, digits and _.")
+        elif os.environ.get(env.group(1)) or (env.group(2) is None and env.group(1) in os.environ):
+            return os.environ[env.group(1)]
+        elif env.group(2) is not None:  # as in the shell, `:-` also replaces an empty value
+            return env.group(2)
+        else:
+            self.issues.add(y.pos, f"environment variable {env.group(1)} is not set (for '${{{name}}}')",
+                            f"Set it (export {env.group(1)}=...) or give a default: ${{env:{env.group(1)}:-default}}.")
         return match.group(0)
 
     def _browser(self) -> BrowserSpec:
@@ -220,18 +301,28 @@ class _Loader:
             return None
         return (self.default or RetryPolicy()) if data is True else policy_from_mapping(data)
 
-    def _steps(self, y: Y | None, in_block: bool) -> list[Step]:
-        if y is None:
+    def _all_steps(self) -> list[Step]:
+        """The included playbooks' steps, in order, then this playbook's."""
+        items: list[Y] = []
+        for top in (*self.parts, self.top):
+            if "steps" in top and checked(top["steps"], {"type": "array", "minItems": 1}, self.issues, "steps")[1]:
+                items += top["steps"].value
+        if not any("steps" in top for top in (*self.parts, self.top)):
             self.issues.add(
                 self.root.pos,
                 "the playbook has no `steps:`",
                 "Add a list of steps, e.g. steps: [open: /, new_chat]",
             )
-            return []
-        _, ok = checked(y, {"type": "array", "minItems": 1}, self.issues, "steps")
-        return [s for s in (self._step(item, in_block) for item in y.value) if s] if ok else []
+        return self._step_list(items, in_block=False)
 
-    def _step(self, item: Y, in_block: bool) -> Step | None:
+    def _steps(self, y: Y, in_block: bool) -> list[Step]:
+        _, ok = checked(y, {"type": "array", "minItems": 1}, self.issues, "steps")
+        return self._step_list(y.value, in_block) if ok else []
+
+    def _step_list(self, items: list[Y], in_block: bool) -> list[Step]:
+        return [s for s in (self._step(item, in_block, n) for n, item in enumerate(items, 1)) if s]
+
+    def _step(self, item: Y, in_block: bool, number: int) -> Step | None:
         if item.type == "string":
             name, pos, value = item.value, item.pos, None
         elif item.type == "object" and len(item.value) == 1:
@@ -253,14 +344,14 @@ class _Loader:
             )
             return None
         if name == "retry":
-            return self._block(pos, value)
+            return self._block(pos, value, number)
         if name not in self.steps_def:
             known = [*sorted(self.steps_def), "retry"]
             self.issues.add(pos, f"unknown step '{name}'", did_you_mean(name, known, "steps"))
             return None
-        return self._params(name, pos, value, in_block)
+        return self._params(name, pos, value, in_block, number)
 
-    def _params(self, name: str, pos: Pos, value: Y | None, in_block: bool) -> Step | None:
+    def _params(self, name: str, pos: Pos, value: Y | None, in_block: bool, number: int) -> Step | None:
         d = self.steps_def[name]
         value = self._as_mapping(d, pos, value)
         if value is None:
@@ -286,7 +377,29 @@ class _Loader:
         if "retry" in params:
             retry = self._policy(params.pop("retry"))
         optional = bool(params.pop("optional", False))
-        return Step(kind=name, params=params, pos=pos, retry=retry, optional=optional)
+        cond = self._when(value.value["when"], params.pop("when"), number) if "when" in params else None
+        return Step(kind=name, params=params, pos=pos, retry=retry, optional=optional, when=cond)
+
+    def _when(self, y: Y, text: str, number: int) -> conditions.When | None:
+        """Parse a `when:` condition and check the names it reads against this step's place."""
+        try:
+            cond = conditions.parse(text)
+        except conditions.WhenSyntaxError as exc:
+            caret = "\n".join(str(exc).splitlines()[1:])
+            self.issues.add(y.pos, f"when: cannot parse {text!r}: {exc.message} (column {exc.column})",
+                            f"{caret}\nExamples: previous.outcome == 'tolerated', steps.2.result in ['busy', 'timeout'], "
+                            "vars.mode != 'quick', failed and not passed; strings in quotes.")
+            return None
+        for ref in cond.refs:
+            if ref.kind == "vars" and ref.key not in self.values:
+                self.issues.add(y.pos, f"when: unknown variable 'vars.{ref.key}' in {text!r}",
+                                did_you_mean(ref.key, sorted(self.values), "variables"))
+            elif ref.kind == "steps" and ref.key == -1 and number == 1:
+                self.issues.add(y.pos, f"when: {text!r} reads `previous`, but this is the first step of its list")
+            elif ref.kind == "steps" and not 0 < ref.key < number and ref.key != -1:
+                self.issues.add(y.pos, f"when: steps.{ref.key} in {text!r} is not an earlier step (this is step {number})",
+                                "A condition reads the steps before it in the same list, numbered from 1.")
+        return cond
 
     def _as_mapping(self, d: StepDef, pos: Pos, value: Y | None) -> Y | None:
         """The step's parameters as a mapping: nothing -> {}, a scalar -> {shorthand: it}."""
@@ -307,7 +420,7 @@ class _Loader:
         )
         return None
 
-    def _block(self, pos: Pos, value: Y | None) -> Step | None:
+    def _block(self, pos: Pos, value: Y | None, number: int) -> Step | None:
         if value is None or value.type != "object":
             self.issues.add(
                 value.pos if value else pos,
@@ -317,9 +430,10 @@ class _Loader:
             return None
         data, ok = checked(value, BLOCK_SCHEMA, self.issues, "retry")
         steps = self._steps(value.value["steps"], in_block=True) if ok else []
-        policy = {k: v for k, v in (data or {}).items() if k != "steps"}
+        policy = {k: v for k, v in (data or {}).items() if k not in ("steps", "when")}
         retry = policy_from_mapping(policy) if policy or not self.default else self.default
-        return Step(kind="retry", params={}, pos=pos, retry=retry, steps=steps) if ok else None
+        cond = self._when(value.value["when"], data["when"], number) if ok and "when" in data else None
+        return Step(kind="retry", params={}, pos=pos, retry=retry, steps=steps, when=cond) if ok else None
 
     def _site(self, site_arg, url_arg) -> SiteProfile | None:
         ref_y = self.top.get("site")

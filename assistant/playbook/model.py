@@ -58,6 +58,7 @@ class Step:
     retry: RetryPolicy | None = None
     steps: list[Step] = field(default_factory=list)
     optional: bool = False  # a failure is recorded, the run goes on and is not failed by it
+    when: Any = None  # a parsed `when:` condition (assistant.playbook.when.When); false: skipped
 
     @property
     def is_block(self) -> bool:

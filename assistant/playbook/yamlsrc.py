@@ -103,21 +103,30 @@ class Issues:
 
     def __init__(self, file: str, text: str):
         self.file, self.lines, self.found = file, text.splitlines(), []
+        self.sources = {file: self.lines}  # and included files', so their problems quote them
 
     def pos(self, mark) -> Pos:
         """A PyYAML mark as a 1-based position in this file."""
         return Pos(self.file, mark.line + 1, mark.column + 1)
 
+    def adopt(self, other: Issues) -> None:
+        """Take in an included file: its lines (for quoting) and the problems found so far."""
+        order = len(self.sources) if other.file not in self.sources else list(self.sources).index(other.file)
+        self.sources.setdefault(other.file, other.lines)
+        self.found += [((order, *key[1:]), block, hint) for key, block, hint in other.found]
+
     def add(self, pos: Pos, message: str, hint: str | None = None) -> None:
         """Record `file:line:col: message`, the lines around it, and the hint."""
+        lines = self.sources.get(pos.file, self.lines)
         out = [f"{pos}: {message}"]
-        for n in range(max(1, pos.line - 1), min(len(self.lines), pos.line + 1) + 1):
-            out.append(f"{'>' if n == pos.line else ' '}{n:>4} | {self.lines[n - 1]}".rstrip())
-        self.found.append(((pos.line, pos.col), "\n".join(out), hint))
+        for n in range(max(1, pos.line - 1), min(len(lines), pos.line + 1) + 1):
+            out.append(f"{'>' if n == pos.line else ' '}{n:>4} | {lines[n - 1]}".rstrip())
+        order = list(self.sources).index(pos.file) if pos.file in self.sources else 0
+        self.found.append(((order, pos.line, pos.col), "\n".join(out), hint))
 
     def add_block(self, block: str) -> None:
         """Record an already rendered problem (another file's, or an argument's); it sorts last."""
-        self.found.append(((float("inf"), 0), block, None))
+        self.found.append(((float("inf"), 0, 0), block, None))
 
     def __len__(self) -> int:
         return len(self.found)

@@ -16,6 +16,12 @@ EMPTY_SCHEMA: dict = {"type": "object", "properties": {}, "additionalProperties"
 # Keys every step's mapping may carry besides its own parameters.
 COMMON_KEYS: dict[str, dict] = {
     "optional": {"type": "boolean", "description": "A failure is recorded but neither stops nor fails the run."},
+    "when": {
+        "type": "string",
+        "minLength": 1,
+        "description": "Run the step only if this holds, else skip it: e.g. previous.outcome == 'tolerated', "
+        "steps.2.result in ['busy', 'timeout'], vars.mode == 'full', failed, not passed.",
+    },
 }
 
 
