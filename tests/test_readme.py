@@ -31,7 +31,7 @@ def test_every_step_and_scenario_is_in_the_readme():
     assert missing == []
 
 
-@pytest.mark.parametrize("command", ["run", "demo", "simulate", "probe", "doctor", "extensions", "bisect", "login", "restore", "diagnose", "selftest", "guide"])
+@pytest.mark.parametrize("command", ["run", "demo", "simulate", "probe", "doctor", "extensions", "bisect", "login", "restore", "diagnose", "selftest", "guide", "probe-site"])
 def test_every_option_the_readme_names_exists(command):
     help_text = CliRunner().invoke(cli, [command, "--help"]).stdout
     row = next(line for line in README.splitlines() if line.startswith(f"| `assistant {command}"))
