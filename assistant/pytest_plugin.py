@@ -2,7 +2,7 @@
 
 Files matching the `assistant_playbooks` ini pattern (default `*.playbook.yaml`) become
 test items. Each runs on pytest-playwright's options where it has them (`--headed`,
-`--tracing`, `--output`), fails with the playbook lines of the failing step and every
+`--browser-channel`, `--tracing`, `--video`, `--screenshot`, `--output`), fails with the playbook lines of the failing step and every
 attempt, and records the attempts as JUnit properties. Public pytest API only.
 """
 
@@ -74,6 +74,11 @@ class PlaybookItem(pytest.Item):
             headless=False if config.getoption("headed", default=False) else None,
             artifacts_dir=output / re.sub(r"[^\w.-]+", "-", self.nodeid),
             trace=config.getoption("tracing", default=None) or "off",
+            media={
+                "video": config.getoption("video", default=None) or "off",
+                "screenshot": config.getoption("screenshot", default=None) or "only-on-failure",
+                "channel": config.getoption("browser_channel", default=None),
+            },
         )
         for step in result.steps:
             if step.attempts:
@@ -82,8 +87,12 @@ class PlaybookItem(pytest.Item):
             raise PlaybookFailed(result)
 
     def repr_failure(self, excinfo, style=None):
+        from assistant.errors import AssistantError
+
         if isinstance(excinfo.value, PlaybookFailed):
             return failure_text(self.playbook, excinfo.value.result)
+        if isinstance(excinfo.value, AssistantError):  # bad input or environment: the paragraph, no traceback
+            return f"{self.path}: {excinfo.value.label}: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):

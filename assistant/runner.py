@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from assistant import events as ev
 from assistant.clock import Clock
 from assistant.detect import AttemptResult, Signal
-from assistant.errors import BadSelector, PlaybookError, StepFailed
+from assistant.errors import BadSelector, EnvironmentProblem, PlaybookError, StepFailed
 from assistant.playbook.model import Playbook, Route, Step
 from assistant.probes import ProbeContext
 from assistant.records import AttemptRecord, RouteRecord, RunResult, StepRecord
@@ -79,10 +79,13 @@ class Runner:
         in_place: bool = False,
         trace: str = "off",
         remote: str | None = None,
+        media: dict | None = None,
     ):
         self.playbook, self.emit, self.clock = playbook, emit, clock
         self.in_place = in_place  # run on the person's own profile (the CLI backed it up first)
         self.trace = trace  # off | on | retain-on-failure: Playwright traces into the artifacts folder
+        # pytest-playwright's vocabulary: video off|on|retain-on-failure, screenshot off|on|only-on-failure, channel
+        self.media = {"video": "off", "screenshot": "only-on-failure", "channel": None, **(media or {})}
         self.remote = remote  # a remote browser (see BrowserSession)
         self.session = None
         self.probe_ctx = probe_ctx or ProbeContext()
@@ -115,7 +118,8 @@ class Runner:
         result.started_at = self.clock.wall().isoformat(timespec="seconds")
         probes = self._start_probes()  # alongside the browser check, from before its launch
         try:
-            async with BrowserSession(headless=self.headless, browser_path=self.browser_path, remote=self.remote) as session:
+            async with BrowserSession(headless=self.headless, browser_path=self.browser_path, remote=self.remote,
+                                      channel=self.media["channel"]) as session:
                 self.session = session
                 result.browser = session.info.describe()
                 self.emit(ev.RunStarted(self.playbook.name, self.playbook.site.name, self.playbook.site.url, result.browser))
@@ -158,16 +162,30 @@ class Runner:
         context = await self._open_context(session, route)
         if self.trace != "off":
             await context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        page = None
         try:
-            page = await context.new_page()
+            page = await _new_page(context)
             self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
             await self._run_steps(self.playbook.steps, f"{route.name}/" if route else "", into)
+            if self.media["screenshot"] == "on":
+                await self.ctx.screenshot(f"final{'-' + route.name if route else ''}", True)
         finally:
             try:
                 await self._stop_trace(context, route, into)
                 await context.close()
+                await self._keep_video(page, into)
             except Exception:  # the browser may be going down (Ctrl-C); it closes the context too
                 pass
+
+    async def _keep_video(self, page, records: list[StepRecord]) -> None:
+        """A recorded video is kept when asked to, or when the run failed (retain-on-failure)."""
+        if page is None or page.video is None:
+            return
+        path = Path(await page.video.path())
+        if self.media["video"] == "on" or any(r.outcome == "failed" for r in records):
+            self.result.artifacts.append(str(path))
+        else:
+            path.unlink(missing_ok=True)
 
     async def _stop_trace(self, context, route: Route | None, records: list[StepRecord]) -> None:
         """Keep the trace (`playwright show-trace FILE`) when asked to, or when the run failed."""
@@ -251,6 +269,8 @@ class Runner:
             args["locale"] = spec.locale
         if spec.viewport:
             args["viewport"] = {"width": spec.viewport[0], "height": spec.viewport[1]}
+        if self.media["video"] != "off":
+            args["record_video_dir"] = str(self.artifact_path("videos"))
         return args
 
     async def _run_steps(self, steps: list[Step], prefix: str, into: list[StepRecord]) -> list[StepRecord]:
@@ -373,7 +393,7 @@ class Runner:
         return f"still {last.outcome} after {len(attempts)} attempts (waited {waits} s): {what}"
 
     async def _failure_screenshot(self, index: str) -> None:
-        if self.ctx is None or self.artifacts_dir is None:
+        if self.ctx is None or self.artifacts_dir is None or self.media["screenshot"] == "off":
             return
         try:
             await self.ctx.screenshot(f"failure-step-{index}", False)
@@ -391,6 +411,19 @@ class Runner:
         if retried:
             return "; ".join(f"{s.label}: {s.detail}" for s in retried)
         return f"all {len(steps)} steps passed"
+
+
+async def _new_page(context):
+    """A page; with video on, a missing video encoder said plainly instead of Playwright's banner."""
+    try:
+        return await context.new_page()
+    except Exception as exc:
+        if "ffmpeg" not in str(exc):
+            raise
+        raise EnvironmentProblem(
+            "Recording video needs Playwright's ffmpeg, which is not installed here: run "
+            "`python -m playwright install ffmpeg` (it downloads), or record without --video."
+        ) from None
 
 
 def public_proxy(url: str) -> str:
@@ -440,6 +473,7 @@ def run_playbook(
     in_place: bool = False,
     trace: str = "off",
     remote: str | None = None,
+    media: dict | None = None,
 ) -> RunResult:
     """Run a playbook to completion in a fresh event loop (the CLI's entry into the core)."""
     runner = Runner(
@@ -453,5 +487,6 @@ def run_playbook(
         in_place=in_place,
         trace=trace,
         remote=remote,
+        media=media,
     )
     return asyncio.run(runner.run())

@@ -81,3 +81,27 @@ def test_the_chat_fixture_drives_the_site_from_hand_written_tests(pytester, sim,
     result.assert_outcomes(**outcomes)
     if scenario == "always-busy":
         result.stdout.fnmatch_lines(["*AssertionError: the reply was busy*", "*AssertionError: the chat is busy*"])
+
+
+def test_screenshot_on_takes_one_at_the_end(pytester, sim):
+    pytester.makefile(".playbook.yaml", smoke=SMOKE)
+    run(pytester, sim, "--screenshot", "on").assert_outcomes(passed=1)
+    assert list(pytester.path.glob("test-results/*/final.png"))
+
+
+def test_video_on_records_or_says_how_to_get_the_encoder(pytester, sim):
+    pytester.makefile(".playbook.yaml", smoke=SMOKE)
+    result = run(pytester, sim, "--video", "on")
+    if list(pytester.path.glob("test-results/*/videos/*.webm")):
+        result.assert_outcomes(passed=1)  # Playwright's ffmpeg is installed: the recording is kept
+    else:  # no ffmpeg (it is a download): one clear paragraph, no traceback
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*Recording video needs Playwright's ffmpeg*playwright install ffmpeg*"])
+        assert "Traceback" not in result.stdout.str()
+
+
+def test_an_unavailable_browser_channel_fails_with_a_clear_message(pytester, sim):
+    pytester.makefile(".playbook.yaml", smoke=SMOKE)
+    result = run(pytester, sim, "--browser-channel", "msedge")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*browser could not be started (*channel msedge*"])

@@ -40,9 +40,11 @@ LAUNCH_ARGS = (
 class BrowserSession:
     """A started Playwright and one launched Chromium."""
 
-    def __init__(self, *, headless: bool = True, browser_path: str | None = None, remote: str | None = None):
+    def __init__(self, *, headless: bool = True, browser_path: str | None = None, remote: str | None = None,
+                 channel: str | None = None):
         self.headless = headless
         self.browser_path = browser_path
+        self.channel = channel  # a branded browser Playwright finds itself: chrome, msedge, ...
         # A browser elsewhere: "ws://..." (a Playwright browser server, `playwright run-server`)
         # or "cdp:http://..." (an existing Chromium started with --remote-debugging-port).
         self.remote = remote
@@ -97,7 +99,9 @@ class BrowserSession:
     async def _launch(self, explicit: BrowserInfo | None):
         chromium = self.playwright.chromium
         candidates = [explicit] if explicit else []
-        if not explicit:
+        if self.channel:
+            candidates = [BrowserInfo(None, f"channel {self.channel}")]
+        elif not explicit:
             own = chromium.executable_path
             if own and Path(own).exists():
                 candidates.append(BrowserInfo(None, "playwright"))
@@ -111,6 +115,7 @@ class BrowserSession:
             try:
                 browser = await chromium.launch(
                     headless=self.headless,
+                    channel=self.channel,
                     executable_path=info.path,
                     args=list(LAUNCH_ARGS),
                     env={**os.environ, "TMPDIR": self._scratch},
