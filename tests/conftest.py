@@ -71,3 +71,27 @@ def run_text(tmp_path, sim):
         return Ran(asyncio.run(runner.run()), events)
 
     return run
+
+
+@pytest.fixture
+def write(tmp_path, monkeypatch):
+    """Write a dedented file under tmp_path (the working folder, so messages say `pb.yaml:`)."""
+    monkeypatch.chdir(tmp_path)
+
+    def write(text: str, name: str = "pb.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+def error_of(path, **kwargs) -> str:
+    """The message of the PlaybookError that loading `path` raises (exit code 2)."""
+    from assistant.errors import ExitCode, PlaybookError
+
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(path, **kwargs)
+    assert info.value.exit_code == ExitCode.BAD_INPUT
+    return str(info.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -12,30 +11,9 @@ import yaml
 from click.testing import CliRunner
 
 from assistant import cli as cli_module
-from assistant.errors import ExitCode, PlaybookError
 from assistant.playbook import load_playbook, load_vars_file
 from assistant.schema import playbook_schema
-
-
-@pytest.fixture
-def write(tmp_path, monkeypatch):
-    """Write a dedented file under tmp_path, the working folder (messages say `pb.yaml:`)."""
-    monkeypatch.chdir(tmp_path)
-
-    def write(text: str, name: str = "pb.yaml") -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write
-
-
-def error_of(path, **kwargs) -> str:
-    with pytest.raises(PlaybookError) as info:
-        load_playbook(path, **kwargs)
-    assert info.value.exit_code == ExitCode.BAD_INPUT
-    return str(info.value)
+from tests.conftest import error_of
 
 
 def sends(playbook) -> list[str]:

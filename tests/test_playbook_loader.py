@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from assistant.errors import ExitCode, PlaybookError
+from assistant.errors import PlaybookError
 from assistant.playbook import load_playbook, load_site, parse_duration
 from assistant.playbook.model import Exponential, RetryPolicy
 from assistant.steps import registry
+from tests.conftest import error_of
 
 DATA = Path(__file__).parent / "data" / "playbooks"
 SITE = "url: http://127.0.0.1:9\n"
 
 
-@pytest.fixture
-def write(tmp_path, monkeypatch):
-    """Write a dedented file under tmp_path (the working folder, so messages say `pb.yaml:`)."""
-    monkeypatch.chdir(tmp_path)
-
-    def write(text: str, name: str = "pb.yaml") -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write
-
-
-def error_of(path, **kwargs) -> str:
-    with pytest.raises(PlaybookError) as info:
-        load_playbook(path, **kwargs)
-    assert info.value.exit_code == ExitCode.BAD_INPUT
-    return str(info.value)
 
 
 def test_valid_playbook_round_trip():
