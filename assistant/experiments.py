@@ -28,33 +28,16 @@ class Check:
     open_timeout: float = 30.0  # for loading the chat
 
 
-async def run_check(context, site: SiteProfile, check: Check) -> AttemptResult:
-    """Open, send, expect: the attempt's result (a step failure becomes an `error` attempt)."""
-    from assistant.chat import ChatDriver
-
-    page = context.pages[0] if context.pages else await context.new_page()
-    chat = ChatDriver(page, site)
-    try:
-        await chat.open("/", 30.0)
-        await chat.send(check.prompt, 10.0)
-        return await chat.expect_reply(contains=check.contains, matches=None, timeout=check.timeout)
-    except StepFailed as exc:
-        return AttemptResult(exc.outcome, Signal("step", exc.detail), passed=False, detail=exc.detail)
-
-
 async def check_with(session, site: SiteProfile, check: Check, extensions=()) -> AttemptResult:
-    """Run the check clean (no extensions) or in a fresh browser with these extensions."""
-    if extensions:
-        context = await session.persistent_context(extensions=[e.path for e in extensions])
-    else:
-        context = await session.new_context()
+    """The check (open, send, expect) clean, or in a fresh browser with these extensions."""
+    from assistant.diagnosis.trial import Trial
+
+    trial = Trial(await session.setup_context(extensions=[e.path for e in extensions]), site, check, "check")
     try:
-        return await run_check(context, site, check)
+        await trial.start()
+        return (await trial.reproduce(1)).attempt
     finally:
-        try:
-            await context.close()
-        except Exception:  # already gone (Ctrl-C): the session's close covers it
-            pass
+        await trial.close()
 
 
 def describe(ext) -> str:
@@ -101,7 +84,8 @@ def verdict(result: BisectResult, total: int) -> str:
     return f"no extension breaks the chat: it works with all of them loaded ({launches})"
 
 
-def _listed(ext) -> dict:
+def listed(ext) -> dict:
+    """An extension as reports show it."""
     return {"id": ext.id, "name": ext.name, "version": ext.version, "path": str(ext.path)}
 
 
@@ -124,8 +108,8 @@ async def run_experiment(kind: str, params: dict, session, playbook: Playbook, e
     found = await find_culprits(session, playbook.site, check, exts, launched)
     line = verdict(found, len(exts))
     extra = {
-        "culprits": [_listed(e) for e in found.culprits],
-        "acquitted": [_listed(e) for e in found.acquitted],
+        "culprits": [listed(e) for e in found.culprits],
+        "acquitted": [listed(e) for e in found.acquitted],
         "launches": found.launches,
         "trials": [{"extensions": [e.name for e in t.subset], "failed": t.failed, "why": t.why} for t in found.trials],
     }
@@ -136,7 +120,7 @@ async def run_experiment(kind: str, params: dict, session, playbook: Playbook, e
 async def _compare_step(session, site: SiteProfile, check: Check, exts) -> AttemptResult:
     clean, loaded = await compare(session, site, check, exts)
     line = f"clean profile: {clean.outcome}; with {len(exts)} extension(s): {loaded.outcome}"
-    extra = {"clean": clean.signal.to_dict(), "with_extensions": loaded.signal.to_dict(), "extensions": [_listed(e) for e in exts]}
+    extra = {"clean": clean.signal.to_dict(), "with_extensions": loaded.signal.to_dict(), "extensions": [listed(e) for e in exts]}
     if clean.passed == loaded.passed:
         return AttemptResult("ok", Signal("experiment", line, extra=extra), passed=True, detail=f"{line}: the extensions make no difference")
     blame = "the extensions break the chat" if clean.passed else "the chat works only with the extensions"
@@ -170,7 +154,7 @@ def bisect_command(site: SiteProfile, exts: list, check: Check, options: dict) -
     if options.get("json_path"):
         write_json(options["json_path"], {
             "site": site.name, "url": site.url, "verdict": line, "launches": found.launches,
-            "culprits": [_listed(e) for e in found.culprits], "acquitted": [_listed(e) for e in found.acquitted],
+            "culprits": [listed(e) for e in found.culprits], "acquitted": [listed(e) for e in found.acquitted],
             "trials": [{"extensions": [e.name for e in t.subset], "failed": t.failed, "why": t.why} for t in found.trials],
         })
     return found

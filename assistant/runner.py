@@ -202,32 +202,15 @@ class Runner:
     async def _open_context(self, session, route: Route | None):
         """A context as the playbook's browser spec asks: clean, signed in, a profile, extensions."""
         from assistant.browser import profiles
-        from assistant.browser.extensions import load_unpacked
 
         spec, args = self.playbook.browser, self._context_args(route)
         if spec.profile == "storage_state":
+            if spec.extensions:
+                raise PlaybookError("browser: a storage_state cannot be combined with extensions yet; use profile: {path: ...} for a signed-in profile with extensions.")
             args["storage_state"] = profiles.load_storage_state(spec.storage_state)
-        if spec.profile != "path" and not spec.extensions:
-            return await session.new_context(**args)
-        if "storage_state" in args:
-            raise PlaybookError("browser: a storage_state cannot be combined with extensions yet; use profile: {path: ...} for a signed-in profile with extensions.")
-        user_data, extra = None, []
-        if spec.profile == "path":
-            user_data, name = self._profile_folder(session, spec.profile_path)
-            extra = [f"--profile-directory={name}"]
-        extensions = [load_unpacked(p).path for p in spec.extensions]
-        return await session.persistent_context(user_data, extensions=extensions, extra_args=extra, real_profile=user_data is not None, **args)
-
-    def _profile_folder(self, session, path: Path) -> tuple[Path, str]:
-        from assistant.browser import profiles
-
-        if self.in_place:
-            folder, name = profiles.user_data_dir_of(path)
-            return folder, name
-        copy = profiles.copy_profile(path, session.scratch_dir("copy-"))
-        if copy.copied_while_locked:
-            self.emit(ev.Note(f"{path} is in use by a running browser: the copy may miss its last changes", "warning"))
-        return copy.path, copy.profile_name
+        return await session.setup_context(
+            profile=spec.profile_path if spec.profile == "path" else None, extensions=spec.extensions,
+            in_place=self.in_place, warn=lambda text: self.emit(ev.Note(text, "warning")), **args)
 
     async def diagnose(self, params: dict) -> AttemptResult:
         """The diagnose step: the playbook's browser spec and routes are the person's setup."""

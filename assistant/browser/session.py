@@ -135,6 +135,30 @@ class BrowserSession:
         """A fresh, clean context (its own cookies, cache and storage)."""
         return await self.browser.new_context(**kwargs)
 
+    async def setup_context(self, *, profile: Path | None = None, extensions=(), in_place: bool = False,
+                            warn=None, **kwargs: Any):
+        """A context for a browser setup: clean in the shared browser, or a browser of its own
+        on a copy of `profile` (the profile itself when `in_place`) with unpacked `extensions`."""
+        from assistant.browser.extensions import load_unpacked
+
+        if profile is None and not extensions:
+            return await self.new_context(**kwargs)
+        folders = [load_unpacked(e).path for e in extensions]  # a bad folder is a clear error, not a crash
+        user_data, extra = None, []
+        if profile is not None:
+            from assistant.browser import profiles
+
+            if in_place:
+                user_data, name = profiles.user_data_dir_of(profile)
+            else:
+                copy = profiles.copy_profile(profile, self.scratch_dir("copy-"))
+                if copy.copied_while_locked and warn:
+                    warn(f"{profile} is in use by a running browser: the copy may miss its last changes")
+                user_data, name = copy.path, copy.profile_name
+            extra = [f"--profile-directory={name}"]
+        return await self.persistent_context(user_data, extensions=folders, extra_args=extra,
+                                             real_profile=user_data is not None, **kwargs)
+
     def scratch_dir(self, prefix: str) -> Path:
         """A temporary folder removed with the session (for profile copies)."""
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self._scratch))

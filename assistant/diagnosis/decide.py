@@ -112,7 +112,9 @@ def no_flip(d: Diagnoser, findings: list, unreachable: bool = False) -> Verdict:
 
 
 def extension(d: Diagnoser, found) -> Verdict:
-    culprits = [{"id": e.id, "name": e.name, "version": e.version, "path": str(e.path)} for e in found.culprits]
+    from assistant.experiments import listed
+
+    culprits = [listed(e) for e in found.culprits]
     names = " and ".join(f"'{c['name']}'" for c in culprits)
     d.note("bisection", f"{names} in {found.launches} launches", "extension", culprits=culprits)
     result = verdict(d, "extension", f"{names} break{'s' if len(culprits) == 1 else ''} the chat", culprits=culprits)

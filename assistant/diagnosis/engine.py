@@ -82,17 +82,8 @@ class Diagnoser:
         proxy = route.proxy if route else setup.proxy
         args = {"proxy": proxy_settings(proxy)} if proxy else {}
         exts = setup.extensions if extensions is None else extensions
-        if setup.profile is not None or exts:
-            user_data, extra = None, []
-            if setup.profile is not None:
-                from assistant.browser import profiles
-
-                copy = profiles.copy_profile(setup.profile, self.session.scratch_dir("copy-"))
-                user_data, extra = copy.path, copy.launch_args
-            context = await self.session.persistent_context(user_data, extensions=list(exts), extra_args=extra,
-                                                            real_profile=user_data is not None, **args)
-        else:
-            context = await self.session.new_context(**args)
+        context = await self.session.setup_context(profile=setup.profile, extensions=exts,
+                                                   warn=lambda text: self.note("setup", text), **args)
         trial = Trial(context, self.site, self.check, label)
         await trial.start()
         return trial
