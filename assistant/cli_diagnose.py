@@ -79,10 +79,13 @@ def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) ->
     from rich.table import Table
 
     from assistant.diagnosis.run import selftest as run_selftest
+    from assistant.diagnosis.selftest import ROWS
     from assistant.report.console import ConsoleReporter
 
     console = ConsoleReporter()
     names = [n.strip() for n in only.split(",")] if only else None
+    if names and not any(r.expected in names or r.name in names for r in ROWS):  # before any browser starts
+        raise UsageError(f"--only {only!r} names no row of the matrix; rows: {', '.join(r.expected for r in ROWS)}.")
 
     def on_row(r) -> None:
         mark = "[green]match[/]" if r.matches else "[red]MISMATCH[/]"
@@ -90,8 +93,6 @@ def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) ->
 
     results = run_selftest(names, time_scale=time_scale, headless=not headed, browser_path=browser_path,
                            listeners=[console] if verbose else [], on_row=on_row, json_path=json_path)
-    if not results:
-        raise UsageError(f"--only {only!r} names no row of the matrix.")
     table = Table("scenario", "expected", "got", "time")
     for r in results:
         table.add_row(r.row.name, r.row.expected, r.got if r.matches else f"[red]{r.got}[/]", f"{r.seconds:.1f} s")

@@ -27,13 +27,13 @@ def free_port() -> int:
 
 
 def wait_listening(port: int, proc: subprocess.Popen) -> None:
-    for _ in range(200):  # a server starting up, not a backoff
+    for _ in range(200):
         if proc.poll() is not None:
             raise AssertionError(f"the server exited with {proc.returncode}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.05)
+        time.sleep(0.05)  # a server starting up, not a backoff
     raise AssertionError(f"nothing listens on {port}")
 
 

@@ -164,7 +164,7 @@ def _read_manifest(folder: Path) -> dict:
             return manifest
     except (OSError, ValueError):
         pass
-    raise UsageError(f"{folder} is not an assistant backup: it has no readable {MANIFEST}.", hint="`list_backups` shows the backups there are.")
+    raise UsageError(f"{folder} is not an assistant backup: it has no readable {MANIFEST}.", hint="`assistant restore --list` shows the backups there are.")
 
 
 def _differences(expected: dict, found: dict) -> str:
