@@ -76,9 +76,6 @@ class FakeClock(Clock):
         self._now += nominal
         await asyncio.sleep(0)
 
-    def advance(self, seconds: float) -> None:
-        self._now += seconds
-
 
 def time_scale_from_env(default: float = 1.0) -> float:
     """`ASSISTANT_TIME_SCALE`, or `default`."""

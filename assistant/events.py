@@ -111,9 +111,6 @@ class Emitter:
         self.listeners: list[Listener] = list(listeners)
         self.listener_errors: list[BaseException] = []
 
-    def subscribe(self, listener: Listener) -> None:
-        self.listeners.append(listener)
-
     def __call__(self, event: Event) -> None:
         for listener in self.listeners:
             try:
