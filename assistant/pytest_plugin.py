@@ -61,8 +61,8 @@ class PlaybookItem(pytest.Item):
         self.playbook = playbook
 
     def runtest(self) -> None:
-        from assistant.clock import time_scale_from_env
         from assistant.runner import run_playbook
+        from assistant.timing.clock import time_scale_from_env
 
         config = self.config
         scale = config.getoption("assistant_time_scale")
@@ -147,7 +147,7 @@ class ChatSession:
 
     async def _start(self, headless: bool) -> None:
         from assistant.browser import BrowserSession
-        from assistant.chat import ChatDriver
+        from assistant.chat.driver import ChatDriver
 
         self.session = BrowserSession(headless=headless)
         await self.session.start()

@@ -6,17 +6,17 @@ import asyncio
 import random
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from assistant import events as ev
-from assistant.clock import Clock
-from assistant.detect import AttemptResult, Signal
+from assistant.browser.proxy import proxy_settings, public_proxy
+from assistant.chat.detect import AttemptResult, Signal
 from assistant.errors import BadSelector, EnvironmentProblem, PlaybookError, StepFailed
 from assistant.playbook.model import Playbook, Route, Step
 from assistant.probes import ProbeContext
 from assistant.records import AttemptRecord, RouteRecord, RunResult, StepRecord
-from assistant.retry import max_attempts, next_wait
 from assistant.steps import registry
+from assistant.timing.clock import Clock
+from assistant.timing.retry import max_attempts, next_wait
 
 
 class StepContext:
@@ -157,7 +157,7 @@ class Runner:
 
     async def _in_context(self, session, route: Route | None, into: list[StepRecord]) -> None:
         """Run the steps in a fresh context (through `route`'s proxy when given)."""
-        from assistant.chat import ChatDriver
+        from assistant.chat.driver import ChatDriver
 
         context = await self._open_context(session, route)
         if self.trace != "off":
@@ -216,7 +216,7 @@ class Runner:
         """The diagnose step: the playbook's browser spec and routes are the person's setup."""
         from assistant.diagnosis.engine import Diagnoser
         from assistant.diagnosis.model import Setup
-        from assistant.experiments import Check
+        from assistant.experiments.trial import Check
 
         spec = self.playbook.browser
         setup = Setup(profile=spec.profile_path, extensions=spec.extensions, routes=self.playbook.routes)
@@ -229,7 +229,7 @@ class Runner:
 
     async def experiment(self, kind: str, params: dict) -> AttemptResult:
         """Run an extensions experiment (compare, bisect) for a step, in this run's browser."""
-        from assistant.experiments import run_experiment
+        from assistant.experiments.extensions import run_experiment
 
         return await run_experiment(kind, params, self.session, self.playbook, self.emit)
 
@@ -313,10 +313,10 @@ class Runner:
         return record
 
     def _until_quiet(self) -> tuple[float, str]:
-        from assistant.windows import describe_next, seconds_until_quiet
+        from assistant.timing.windows import describe_next, seconds_until_quiet
 
         now = self.clock.wall()
-        wait = min(seconds_until_quiet(self.playbook.site, now), 24 * 3600.0)  # inf: no window declared
+        wait = min(seconds_until_quiet(self.playbook.site.quiet_windows, now), 24 * 3600.0)  # inf: no window declared
         return wait, f"off-peak: {describe_next(self.playbook.site.quiet_windows, now)}"
 
     async def _attempt(self, step: Step, index: str, number: int, waited: float) -> AttemptRecord:
@@ -407,21 +407,6 @@ async def _new_page(context):
             "Recording video needs Playwright's ffmpeg, which is not installed here: run "
             "`python -m playwright install ffmpeg` (it downloads), or record without --video."
         ) from None
-
-
-def public_proxy(url: str) -> str:
-    """A proxy URL without its credentials, for reports."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-
-
-def proxy_settings(url: str) -> dict:
-    """Playwright's proxy settings for a route; loopback targets go through it too."""
-    parts = urlsplit(url)
-    settings = {"server": public_proxy(url), "bypass": "<-loopback>"}
-    if parts.username:
-        settings.update(username=unquote(parts.username), password=unquote(parts.password or ""))
-    return settings
 
 
 def plain_notes(result: RunResult) -> list[str]:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from assistant.browser import BrowserSession
-from assistant.chat import ChatDriver
+from assistant.chat.driver import ChatDriver
 from assistant.playbook.site import load_site
 from assistant.simulator import BUSY_FORMS, Simulator, texts
 

@@ -31,10 +31,10 @@ from playwright.async_api import async_playwright
 
 from assistant import events as ev
 from assistant.browser.find import find_system_browser
-from assistant.clock import Clock
 from assistant.playbook import load_playbook
 from assistant.runner import Runner
 from assistant.simulator import Simulator
+from assistant.timing.clock import Clock
 
 SMOKE = Path(__file__).with_name("smoke.yaml")
 GOAL = 1.10

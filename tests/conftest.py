@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clock import Clock
 from assistant.events import Emitter
 from assistant.playbook import load_playbook
 from assistant.runner import Runner
 from assistant.simulator import Simulator
 from assistant.simulator.settings import Settings
+from assistant.timing.clock import Clock
 
 pytest_plugins = ["pytester"]  # the pytest plugin is tested in a real inner pytest
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from assistant.bisect import bisect, launch_budget
+from assistant.experiments.bisect import bisect, launch_budget
 
 EXTENSIONS = [f"ext{i}" for i in range(8)]
 

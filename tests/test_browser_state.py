@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from assistant.browser import backup as backups
 from assistant.browser import profiles
 from assistant.browser.extensions import fixture_extensions
 from assistant.browser.find import find_system_browser
@@ -140,28 +141,28 @@ CLEAR_COOKIES = """
 
 
 def test_a_profile_copy_is_used_and_the_original_left_alone(tmp_path, own_profile, run_text):
-    before = profiles.tree_digest(own_profile)
+    before = backups.tree_digest(own_profile)
     ran = run_text(CLEAR_COOKIES.format(folder=own_profile))
     assert ran.result.outcome == "passed"
     assert "mine" in ran.step("clear").detail  # the copy had the person's cookie
-    assert profiles.tree_digest(own_profile) == before
+    assert backups.tree_digest(own_profile) == before
 
 
 def test_in_place_backs_up_first_and_restore_is_byte_identical(tmp_path, own_profile, sim, monkeypatch):
     monkeypatch.setenv("ASSISTANT_BACKUPS", str(tmp_path / "backups"))
-    before = profiles.tree_digest(own_profile)
+    before = backups.tree_digest(own_profile)
     path = write_playbook(tmp_path, CLEAR_COOKIES.format(folder=own_profile))
     runner = CliRunner()
     refused = runner.invoke(cli, ["run", str(path), "--url", sim.url, "--in-place"], input="n\n")
-    assert refused.exit_code == 2 and profiles.tree_digest(own_profile) == before
+    assert refused.exit_code == 2 and backups.tree_digest(own_profile) == before
     ran = runner.invoke(cli, ["run", str(path), "--url", sim.url, "--in-place", "--yes"])
     assert ran.exit_code == 0, ran.stderr
-    assert profiles.tree_digest(own_profile) != before  # the real profile was used
-    [backup] = [b["path"] for b in profiles.list_backups()]
+    assert backups.tree_digest(own_profile) != before  # the real profile was used
+    [backup] = [b["path"] for b in backups.list_backups()]
     assert f"assistant restore {backup}" in ran.stderr
     restored = runner.invoke(cli, ["restore", backup, "--yes"])
     assert restored.exit_code == 0, restored.stderr
-    assert profiles.tree_digest(own_profile) == before
+    assert backups.tree_digest(own_profile) == before
 
 
 def test_in_place_refuses_while_a_browser_holds_the_profile(tmp_path, own_profile, sim, monkeypatch):
@@ -180,7 +181,7 @@ def test_in_place_refuses_while_a_browser_holds_the_profile(tmp_path, own_profil
         holder.terminate()
         holder.wait(timeout=30)
     assert result.exit_code == 3
-    assert "using it" in result.stderr and profiles.list_backups() == []
+    assert "using it" in result.stderr and backups.list_backups() == []
 
 
 def test_a_saved_sign_in_is_reused(tmp_path, sim):

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.clock import Clock
 from assistant.diagnosis import CATEGORIES
 from assistant.diagnosis.selftest import ROWS, run_matrix
+from assistant.timing.clock import Clock
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +94,7 @@ def test_the_diagnose_step_puts_the_verdict_in_the_run_report(tmp_path, sim, run
 
 
 def test_the_shipped_diagnose_playbook_runs_healthy(sim, tmp_path):
-    from assistant.resources import playbooks_dir
+    from assistant.playbook.resources import playbooks_dir
 
     report = tmp_path / "run.json"
     result = CliRunner().invoke(cli, ["run", str(playbooks_dir() / "diagnose.yaml"), "--url", sim.url, "--time-scale", "0.001", "--json", str(report)])

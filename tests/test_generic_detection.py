@@ -10,14 +10,14 @@ import json
 
 import pytest
 
-from assistant import generic
 from assistant.browser.session import BrowserSession
-from assistant.detect import classify_stream, parse_sse
-from assistant.pagewatch import MARK_JS
+from assistant.chat import generic
+from assistant.chat.detect import classify_stream, parse_sse
+from assistant.chat.pagewatch import MARK_JS
+from assistant.chat.watch import ReplyWatch, Turn, watch_selectors
 from assistant.playbook.model import SiteProfile
 from assistant.simulator import texts
 from assistant.simulator.settings import Settings
-from assistant.watch import ReplyWatch, Turn, watch_selectors
 
 HAS_PLAIN = "skin" in {f.name for f in dataclasses.fields(Settings)}
 needs_plain = pytest.mark.skipif(not HAS_PLAIN, reason="the simulator has no plain skin yet")

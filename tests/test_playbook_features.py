@@ -10,9 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from assistant import cli as cli_module
+from assistant.cli import cli
+from assistant.cli import run as cli_run
 from assistant.playbook import load_playbook, load_vars_file
-from assistant.schema import playbook_schema
+from assistant.playbook.schema import playbook_schema
 from tests.conftest import error_of
 
 
@@ -70,7 +71,7 @@ PLAYBOOK_WITH_VARS = """
 def loaded(monkeypatch):
     """Run `assistant run` in-process, stopping before the browser: the loaded playbook."""
     seen = []
-    monkeypatch.setattr(cli_module, "_execute", lambda playbook, **_: seen.append(playbook) or 0)
+    monkeypatch.setattr(cli_run, "_execute", lambda playbook, **_: seen.append(playbook) or 0)
     return seen
 
 
@@ -79,7 +80,7 @@ def test_vars_file_sits_between_playbook_vars_and_var(write, loaded, name):
     write(PLAYBOOK_WITH_VARS)
     data = {"b": "file", "c": "file", "n": 3}
     write(json.dumps(data) if name.endswith(".json") else yaml.safe_dump(data), name)
-    result = CliRunner().invoke(cli_module.cli, ["run", "pb.yaml", "--vars-file", name, "--var", "c=flag"])
+    result = CliRunner().invoke(cli, ["run", "pb.yaml", "--vars-file", name, "--var", "c=flag"])
     assert result.exit_code == 0, result.output
     assert loaded[0].vars == {"a": "playbook", "b": "file", "c": "flag", "n": "3"}
     assert sends(loaded[0]) == ["playbook file flag"]
@@ -99,7 +100,7 @@ def test_a_bad_vars_file_exits_2_with_a_clear_error(write, loaded, content, expe
     write(PLAYBOOK_WITH_VARS)
     if content is not None:
         write(content, "vars.yaml")
-    result = CliRunner().invoke(cli_module.cli, ["run", "pb.yaml", "--vars-file", "vars.yaml"])
+    result = CliRunner().invoke(cli, ["run", "pb.yaml", "--vars-file", "vars.yaml"])
     assert result.exit_code == 2 and loaded == []
     assert expected in result.output
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
+from assistant.discover.site_draft import site_name, stream_path
 from assistant.playbook import load_site
 from assistant.simulator.settings import Settings
-from assistant.site_draft import site_name, stream_path
 
 HAS_PLAIN = "skin" in {f.name for f in dataclasses.fields(Settings)}
 needs_plain = pytest.mark.skipif(not HAS_PLAIN, reason="the simulator has no plain skin yet")

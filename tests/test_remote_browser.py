@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from assistant.browser.find import find_system_browser
 from assistant.browser.session import LAUNCH_ARGS
 from assistant.cli import cli
-from assistant.resources import playbooks_dir
+from assistant.playbook.resources import playbooks_dir
 
 pytestmark = pytest.mark.browser
 

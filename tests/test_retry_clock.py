@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant.clock import Clock, FakeClock
 from assistant.playbook.model import Exponential, RetryPolicy
-from assistant.retry import max_attempts, next_wait, parse_retry_after, planned_wait
+from assistant.timing.clock import Clock, FakeClock
+from assistant.timing.retry import max_attempts, next_wait, parse_retry_after, planned_wait
 
 
 def test_the_default_schedule_is_5_10_30_and_four_attempts():

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from assistant import events as ev
-from assistant.clock import FakeClock
 from assistant.events import Emitter
 from assistant.playbook import load_playbook
 from assistant.runner import Runner
+from assistant.timing.clock import FakeClock
 from tests.conftest import write_playbook
 
 pytestmark = pytest.mark.browser

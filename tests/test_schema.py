@@ -12,10 +12,10 @@ import yaml
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.cli_docs import schema_text
+from assistant.cli.docs import schema_text
 from assistant.errors import PlaybookError
 from assistant.playbook import load_playbook
-from assistant.schema import playbook_schema, site_schema
+from assistant.playbook.schema import playbook_schema, site_schema
 from assistant.steps import registry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.detect import classify_stream, parse_sse
+from assistant.chat.detect import classify_stream, parse_sse
 from assistant.simulator import plain as plain_skin
 from assistant.simulator import texts, wire
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant.playbook.model import DEFAULT_QUIET, SiteProfile, Window
-from assistant.windows import (
+from assistant.probes.windows import window_findings
+from assistant.timing.windows import (
     describe_next,
     in_window,
     next_window_start,
     seconds_until_quiet,
-    window_findings,
 )
 
 QUIET = DEFAULT_QUIET[0]  # 01:00-05:00 UTC
@@ -128,7 +128,7 @@ def test_describe_next_defaults_to_the_machines_zone():
 )
 def test_seconds_until_quiet(quiet, at, seconds):
     site = SiteProfile(name="chat", url="https://chat.example", quiet_windows=quiet)
-    assert seconds_until_quiet(site, at) == seconds
+    assert seconds_until_quiet(site.quiet_windows, at) == seconds
 
 
 DEEPSEEK = SiteProfile(name="deepseek", url="https://chat.deepseek.com", busy_windows=(DEEPSEEK_BUSY,))

@@ -219,11 +219,3 @@ def load_storage_state(path: str | os.PathLike) -> str:
         log.warning("%s holds login cookies and other users can read it; run `chmod 600 %s`", path, path)
     return str(path)
 
-
-def __getattr__(name: str):
-    # The backup half has its own module; importing it lazily keeps the two free of a cycle.
-    if name in {"backup_profile", "restore_profile", "list_backups", "tree_digest", "backups_folder"}:
-        from assistant.browser import backup
-
-        return getattr(backup, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from assistant.diagnosis.remedies import remedies_for
 
 if TYPE_CHECKING:
     from assistant.diagnosis.engine import Diagnoser
-    from assistant.diagnosis.trial import Result
+    from assistant.experiments.trial import Result
 
 OVERLOAD = ("busy", "rate_limited", "queued", "down", "timeout")
 
@@ -112,7 +112,7 @@ def no_flip(d: Diagnoser, findings: list, unreachable: bool = False) -> Verdict:
 
 
 def extension(d: Diagnoser, found) -> Verdict:
-    from assistant.experiments import listed
+    from assistant.experiments.extensions import listed
 
     culprits = [listed(e) for e in found.culprits]
     names = " and ".join(f"'{c['name']}'" for c in culprits)

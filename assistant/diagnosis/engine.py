@@ -23,11 +23,10 @@ from urllib.parse import urlsplit
 from assistant import events as ev
 from assistant.diagnosis import decide
 from assistant.diagnosis.model import Evidence, Setup, Verdict
-from assistant.diagnosis.trial import Result, Trial
-from assistant.experiments import Check
+from assistant.experiments.trial import Check, Result, Trial
 from assistant.playbook.model import RetryPolicy, Route, SiteProfile
 from assistant.probes import ProbeContext
-from assistant.retry import max_attempts, next_wait
+from assistant.timing.retry import max_attempts, next_wait
 
 PROBES = ("status_page", "api", "dns", "connect", "streams", "windows")
 CONTROL = RetryPolicy(when=("busy", "rate_limited", "timeout", "error"))
@@ -77,7 +76,7 @@ class Diagnoser:
 
     async def open(self, setup: Setup, label: str, *, extensions=None, route: Route | None = None) -> Trial:
         """A trial context like `setup` (extensions overridable, proxy replaced by `route`)."""
-        from assistant.runner import proxy_settings
+        from assistant.browser.proxy import proxy_settings
 
         proxy = route.proxy if route else setup.proxy
         args = {"proxy": proxy_settings(proxy)} if proxy else {}
@@ -177,7 +176,7 @@ class Diagnoser:
 
     @staticmethod
     async def _clear_cookies(trial: Trial) -> None:
-        from assistant import hygiene
+        from assistant.experiments import hygiene
 
         await hygiene.clear(trial.page, trial.site.url, ["cookies"])
         await hygiene.reload(trial.page, hard=False, timeout=30.0)
@@ -185,7 +184,7 @@ class Diagnoser:
 
     @staticmethod
     async def _clear_cache(trial: Trial) -> None:
-        from assistant import hygiene
+        from assistant.experiments import hygiene
 
         await hygiene.clear(trial.page, trial.site.url, ["cache"])
         await hygiene.reload(trial.page, hard=True, timeout=30.0)
@@ -204,7 +203,7 @@ class Diagnoser:
             return None
         if self.setup.extensions:
             from assistant.browser.extensions import load_unpacked
-            from assistant.experiments import find_culprits
+            from assistant.experiments.extensions import find_culprits
 
             self.tried.append(f"bisecting {len(self.setup.extensions)} extension(s)")
             exts = [load_unpacked(p) for p in self.setup.extensions]

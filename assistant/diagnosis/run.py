@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 from assistant import events as ev
-from assistant.clock import Clock
 from assistant.diagnosis.model import Setup, Verdict
-from assistant.experiments import Check
+from assistant.experiments.trial import Check
 from assistant.playbook.model import SiteProfile
 from assistant.probes import ProbeContext
+from assistant.timing.clock import Clock
 
 
 def diagnose(site: SiteProfile, setup: Setup, check: Check, *, turns: int, time_scale: float,

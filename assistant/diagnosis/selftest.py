@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.diagnosis.model import Setup, Verdict
-from assistant.experiments import Check
+from assistant.experiments.trial import Check
 from assistant.playbook.model import Route
 
 

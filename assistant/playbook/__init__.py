@@ -1,8 +1,8 @@
 """Playbooks: YAML files turned into a validated, typed model before any browser starts.
 
 Public API: `load_playbook`, `load_vars_file`, `load_site`, `parse_duration`. They are imported lazily
-because `assistant.retry` imports the model from this package and the loader imports
-`assistant.retry` back.
+so that reading the model (`assistant.playbook.model`, which every layer does) does not load the
+YAML loader and its validation.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from assistant.playbook import site as sites
 from assistant.playbook import when as conditions
 from assistant.playbook import yamlsrc
 from assistant.playbook.model import (
+    PROBE_NAMES,
     BrowserSpec,
     Playbook,
     Pos,
@@ -22,9 +23,8 @@ from assistant.playbook.model import (
 from assistant.playbook.site import ROUTES_SCHEMA, rebase
 from assistant.playbook.validate import FORMATS, check, checked
 from assistant.playbook.yamlsrc import Issues, Y, did_you_mean, display_path
-from assistant.probes import PROBE_NAMES
-from assistant.retry import RETRY_SCHEMA, policy_from_mapping
 from assistant.steps import COMMON_KEYS, StepDef, registry
+from assistant.timing.retry import RETRY_SCHEMA, policy_from_mapping
 
 TOP_KEYS = ("name", "site", "include", "browser", "vars", "retry", "steps", "probes", "routes")
 INCLUDE_SCHEMA: dict = {

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-OUTCOMES_RETRYABLE_BY_DEFAULT = ("busy", "rate_limited", "timeout")
+from assistant.timing.retry import OUTCOMES_RETRYABLE_BY_DEFAULT, Exponential, RetryPolicy  # noqa: F401 (part of the model)
+from assistant.timing.windows import DEFAULT_QUIET, Window  # noqa: F401 (part of the model)
+
+# The `probes:` a playbook may name (probes/ implements them; the loader checks the names).
+PROBE_NAMES = ("status_page", "api", "dns", "connect", "streams", "windows")
+# What the `clear` step can clear (experiments/hygiene.py clears it).
+CLEARABLE = ("cookies", "cache", "local_storage", "session_storage", "indexeddb", "service_workers")
 
 
 @dataclass(frozen=True)
@@ -23,29 +29,6 @@ class Pos:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
-
-
-@dataclass(frozen=True)
-class Exponential:
-    """Exponential backoff: initial * factor**k, capped, with +/- jitter (a fraction)."""
-
-    initial: float = 5.0
-    factor: float = 2.0
-    cap: float = 60.0
-    jitter: float = 0.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When and how often to try again. Waits are nominal seconds."""
-
-    when: tuple[str, ...] = OUTCOMES_RETRYABLE_BY_DEFAULT
-    schedule: tuple[float, ...] = (5.0, 10.0, 30.0)
-    exponential: Exponential | None = None
-    max_attempts: int | None = None  # total attempts, first included
-    budget: float | None = None  # total nominal seconds for all attempts and waits
-    retry_after: bool = True  # honour a server's Retry-After over the schedule
-    until: str | None = None  # "off_peak": the last wait lasts until the next quiet window
 
 
 @dataclass
@@ -96,16 +79,6 @@ class ApiSpec:
     name: str = "api"
 
 
-@dataclass(frozen=True)
-class Window:
-    """A daily time window, `start` to `end` ("HH:MM", may wrap past midnight) in zone `tz`."""
-
-    start: str
-    end: str
-    tz: str = "UTC"
-
-
-DEFAULT_QUIET = (Window("01:00", "05:00", "UTC"),)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ import dataclasses
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from assistant import resources
 from assistant.errors import PlaybookError
-from assistant.playbook import yamlsrc
+from assistant.playbook import resources, yamlsrc
 from assistant.playbook.model import (
     DEFAULT_QUIET,
     ApiSpec,

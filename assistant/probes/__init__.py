@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The probes a playbook can ask for (`probes: [...]`); `run.py` maps them to code.
-PROBE_NAMES = ("status_page", "api", "dns", "connect", "streams", "windows")
+from assistant.playbook.model import PROBE_NAMES  # noqa: F401 (the names live with the playbook language)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.probes import http
-from assistant.retry import parse_retry_after
+from assistant.timing.retry import parse_retry_after
 
 # status -> (outcome, what DeepSeek's documentation calls it); others fall back by class.
 ERRORS = {

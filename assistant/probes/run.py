@@ -26,7 +26,7 @@ GRACE_S = 2.0  # beyond a probe's own timeout, before it is cut off
 
 async def probe_windows(site: SiteProfile, ctx: ProbeContext, now: datetime | None = None) -> list[Finding]:
     """Quiet and busy windows relative to now, in UTC and local time."""
-    from assistant.windows import window_findings
+    from assistant.probes.windows import window_findings
 
     return window_findings(site, now or datetime.now(timezone.utc))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.retry import DURATION
 from assistant.steps import step
+from assistant.timing.retry import DURATION
 
 
 @step(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.retry import DURATION
 from assistant.steps import step
+from assistant.timing.retry import DURATION
 
 _CHECK = {
     "extensions": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Unpacked extension folders (default: the playbook's browser.extensions)."},

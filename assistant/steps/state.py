@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.hygiene import CLEARABLE
-from assistant.retry import DURATION
+from assistant.playbook.model import CLEARABLE
 from assistant.steps import step
+from assistant.timing.retry import DURATION
 
 _WHAT = [*CLEARABLE, "all"]
 
@@ -31,7 +31,7 @@ _WHAT = [*CLEARABLE, "all"]
     },
 )
 async def clear(ctx, params):
-    from assistant.hygiene import clear as clear_data
+    from assistant.experiments.hygiene import clear as clear_data
 
     what = params["what"]
     return await clear_data(ctx.page, ctx.chat.site.url, [what] if isinstance(what, str) else what, params.get("scope", "site"))
@@ -51,7 +51,7 @@ async def clear(ctx, params):
     },
 )
 async def reload(ctx, params):
-    from assistant.hygiene import reload as reload_page
+    from assistant.experiments.hygiene import reload as reload_page
 
     text = await reload_page(ctx.page, params.get("hard", False), params.get("timeout", 30.0))
     ctx.chat.turn = None  # the page is new: an earlier message's reply cannot arrive any more

@@ -1,4 +1,4 @@
-"""`assistant doctor`: which browser will be used, its version, and whether it starts."""
+"""Which browser will be used, its version, and whether it starts (for `assistant doctor`)."""
 
 from __future__ import annotations
 

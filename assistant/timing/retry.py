@@ -7,12 +7,35 @@ waiting through the clock; this module only does the arithmetic.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from assistant.playbook.model import Exponential, RetryPolicy
-
 OUTCOMES = ("busy", "rate_limited", "timeout", "error")
+OUTCOMES_RETRYABLE_BY_DEFAULT = ("busy", "rate_limited", "timeout")
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """Exponential backoff: initial * factor**k, capped, with +/- jitter (a fraction)."""
+
+    initial: float = 5.0
+    factor: float = 2.0
+    cap: float = 60.0
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how often to try again. Waits are nominal seconds."""
+
+    when: tuple[str, ...] = OUTCOMES_RETRYABLE_BY_DEFAULT
+    schedule: tuple[float, ...] = (5.0, 10.0, 30.0)
+    exponential: Exponential | None = None
+    max_attempts: int | None = None  # total attempts, first included
+    budget: float | None = None  # total nominal seconds for all attempts and waits
+    retry_after: bool = True  # honour a server's Retry-After over the schedule
+    until: str | None = None  # "off_peak": the last wait lasts until the next quiet window
 
 DURATION = {"type": ["string", "number"], "format": "duration"}
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from assistant import generic
-from assistant.detect import (
+from assistant.chat import generic
+from assistant.chat.detect import (
     AttemptResult,
     Signal,
     classify_status,
@@ -24,10 +24,10 @@ from assistant.detect import (
     hint_text,
     parse_sse,
 )
+from assistant.chat.pagewatch import WATCH_JS, watch_selectors
 from assistant.errors import BadSelector
-from assistant.pagewatch import WATCH_JS, watch_selectors
 from assistant.playbook.model import SiteProfile
-from assistant.retry import parse_retry_after
+from assistant.timing.retry import parse_retry_after
 
 SETTLE_S = 1.0  # with no "generating" indicator: a finished stream's text is final after this
 

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
-
-from assistant.playbook.model import SiteProfile, Window
-from assistant.probes import Finding
 
 UTC = timezone.utc
 
 
-def _minutes(hhmm: str) -> int:
+@dataclass(frozen=True)
+class Window:
+    """A daily time window, `start` to `end` ("HH:MM", may wrap past midnight) in zone `tz`."""
+
+    start: str
+    end: str
+    tz: str = "UTC"
+
+
+DEFAULT_QUIET = (Window("01:00", "05:00", "UTC"),)  # off-peak, as people report it
+
+
+def minutes_of(hhmm: str) -> int:
     """Minutes after midnight of "HH:MM"; "24:00" is midnight."""
     hours, _, minutes = hhmm.strip().partition(":")
     return (int(hours) * 60 + int(minutes)) % 1440
@@ -33,7 +43,7 @@ def _aware(at: datetime) -> datetime:
 def in_window(window: Window, at: datetime) -> bool:
     """True when `at` falls in `window` (start inclusive, end exclusive; start == end is all day)."""
     local = _aware(at).astimezone(ZoneInfo(window.tz))
-    start, end = _minutes(window.start) * 60, _minutes(window.end) * 60
+    start, end = minutes_of(window.start) * 60, minutes_of(window.end) * 60
     now = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
     if start == end:
         return True
@@ -53,9 +63,9 @@ def _gap_end(naive: datetime, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
-def _instants(hhmm: str, tz: str, at: datetime) -> list[datetime]:
+def instants(hhmm: str, tz: str, at: datetime) -> list[datetime]:
     """The UTC instants, from the day before `at` to two days after, when the clock in `tz` reads `hhmm`."""
-    zone, minutes = ZoneInfo(tz), _minutes(hhmm)
+    zone, minutes = ZoneInfo(tz), minutes_of(hhmm)
     today = _aware(at).astimezone(zone).date()
     found = set()
     for days in range(-1, 3):
@@ -77,7 +87,7 @@ def _next_start(windows: Iterable[Window], at: datetime) -> tuple[datetime, Wind
     starts = [
         (start, window)
         for window in windows
-        for start in _instants(window.start, window.tz, at)
+        for start in instants(window.start, window.tz, at)
         if start >= at and in_window(window, start)  # skips a window lying wholly in a DST gap
     ]
     return min(starts, key=lambda pair: pair[0], default=None)
@@ -89,17 +99,17 @@ def next_window_start(windows: Iterable[Window], at: datetime) -> datetime | Non
     return found[0] if found else None
 
 
-def seconds_until_quiet(site: SiteProfile, at: datetime) -> float:
+def seconds_until_quiet(quiet_windows: Iterable[Window], at: datetime) -> float:
     """0 inside a quiet window, else seconds until the next one starts (inf when none is declared)."""
-    start = next_window_start(site.quiet_windows, at)
+    start = next_window_start(quiet_windows, at)
     return math.inf if start is None else max(0.0, (start - at).total_seconds())
 
 
-def _label(window: Window) -> str:
+def label(window: Window) -> str:
     return f"{window.start}-{window.end} {window.tz}"
 
 
-def _local(at: datetime, local_tz: tzinfo | None) -> str:
+def local_clock(at: datetime, local_tz: tzinfo | None) -> str:
     """HH:MM of `at` in `local_tz`, or in the machine's zone (its rules at that instant)."""
     return f"{at.astimezone(local_tz) if local_tz else at.astimezone():%H:%M}"
 
@@ -112,9 +122,9 @@ def _span(seconds: float) -> str:
     return f"{hours} h" if hours else f"{minutes} min"
 
 
-def _end_after(window: Window, at: datetime) -> datetime:
+def end_after(window: Window, at: datetime) -> datetime:
     """The instant the occurrence of `window` holding `at` ends."""
-    return min(end for end in _instants(window.end, window.tz, at) if end > at)
+    return min(end for end in instants(window.end, window.tz, at) if end > at)
 
 
 def describe_next(windows: Iterable[Window], at: datetime, local_tz: tzinfo | None = None, kind: str = "quiet") -> str:
@@ -125,35 +135,10 @@ def describe_next(windows: Iterable[Window], at: datetime, local_tz: tzinfo | No
         return f"no {kind} window declared"
     start, window = found
     if in_window(window, at):
-        if _minutes(window.start) == _minutes(window.end):
-            return f"now in the {kind} window {_label(window)} (all day)"
-        end = _end_after(window, at)
-        return f"now in the {kind} window {_label(window)} (until {end:%H:%M} UTC, {_local(end, local_tz)} your time)"
+        if minutes_of(window.start) == minutes_of(window.end):
+            return f"now in the {kind} window {label(window)} (all day)"
+        end = end_after(window, at)
+        return f"now in the {kind} window {label(window)} (until {end:%H:%M} UTC, {local_clock(end, local_tz)} your time)"
     utc = "" if window.tz == "UTC" else f"{start:%H:%M} UTC, "
     wait = _span((start - at).total_seconds())
-    return f"next {kind} window {_label(window)}, in {wait} ({utc}{_local(start, local_tz)} your time)"
-
-
-def window_findings(site: SiteProfile, at: datetime, local_tz: tzinfo | None = None) -> list[Finding]:
-    """Two findings: whether `at` is in a declared busy window, and where the quiet window stands."""
-    busy = next((w for w in site.busy_windows if in_window(w, at)), None)
-    if busy is not None:
-        since = max(s for s in _instants(busy.start, busy.tz, at) if s <= at)
-        until = _end_after(busy, at) if _minutes(busy.start) != _minutes(busy.end) else since + timedelta(days=1)
-        summary = (f"in the declared busy window {_label(busy)} ({since:%H:%M}-{until:%H:%M} UTC, "
-                   f"{_local(since, local_tz)}-{_local(until, local_tz)} your time)")
-        data = {"window": _label(busy), "since_utc": since.isoformat(), "until_utc": until.isoformat()}
-        busy_finding = Finding("windows", "busy window", "busy", summary, data)
-    elif site.busy_windows:
-        text = describe_next(site.busy_windows, at, local_tz, kind="busy")
-        data = {"next_busy_utc": next_window_start(site.busy_windows, at).isoformat()}
-        busy_finding = Finding("windows", "busy window", "ok", f"not in a declared busy window; {text}", data)
-    else:
-        busy_finding = Finding("windows", "busy window", "ok", "no busy window declared")
-    text, wait = describe_next(site.quiet_windows, at, local_tz), seconds_until_quiet(site, at)
-    if math.isinf(wait):
-        return [busy_finding, Finding("windows", "quiet window", "unknown", text)]
-    data = {"seconds_until_quiet": wait}
-    if wait:
-        data["next_quiet_utc"] = next_window_start(site.quiet_windows, at).isoformat()
-    return [busy_finding, Finding("windows", "quiet window", "unknown" if wait else "ok", text, data)]
+    return f"next {kind} window {label(window)}, in {wait} ({utc}{local_clock(start, local_tz)} your time)"

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from assistant import generic
-from assistant.chat import ChatDriver, first_line
+from assistant.chat import generic
+from assistant.chat.driver import ChatDriver, first_line
 from assistant.errors import CheckFailed, StepFailed
 from assistant.playbook.model import SiteProfile
 

@@ -7,18 +7,15 @@ know that before concluding "cookies were not it".
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
-CLEARABLE = ("cookies", "cache", "local_storage", "session_storage", "indexeddb", "service_workers")
+from assistant.playbook.model import CLEARABLE
+
 _CDP_TYPES = {"local_storage": "local_storage", "indexeddb": "indexeddb", "service_workers": "service_workers", "cache": "cache_storage"}
 SIGN_IN_KEYS = ("userToken", "token", "access_token", "auth")
 
-INVENTORY_JS = """async () => ({
-  local: Object.keys(localStorage),
-  session: Object.keys(sessionStorage),
-  indexeddb: indexedDB.databases ? (await indexedDB.databases()).map(d => d.name) : [],
-  workers: navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).length : 0,
-})"""
+INVENTORY_JS = (Path(__file__).parent / "inventory.js").read_text(encoding="utf-8")
 
 
 def origin_of(url: str) -> str:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from assistant.cli import cli
 from assistant.errors import UsageError
 
 
-@cli.command()
+@click.command()
 @click.argument("names", nargs=-1, metavar="[STEP]...")
 def steps(names) -> None:
     """List every playbook step: what it does, its parameters and an example."""
@@ -53,7 +52,7 @@ def _type(schema: dict) -> str:
     return " or ".join(types) if isinstance(types, list) else types
 
 
-@cli.command()
+@click.command()
 @click.option("--site", "site", is_flag=True, help="The site profile schema instead of the playbook schema.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write to FILE instead of printing.")
 def schema(site, output) -> None:
@@ -62,7 +61,7 @@ def schema(site, output) -> None:
     Editors with yaml-language-server use it through a first-line comment:
     `# yaml-language-server: $schema=PATH/playbook.schema.json`.
     """
-    from assistant.schema import playbook_schema, site_schema
+    from assistant.playbook.schema import playbook_schema, site_schema
 
     text = schema_text(site_schema() if site else playbook_schema())
     if output:

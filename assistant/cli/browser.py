@@ -1,6 +1,6 @@
 """Commands about the person's browser: its extensions, bisection, sign-in state, backups.
 
-Registered onto the `assistant` group by cli.py; like it, nothing heavy at import time.
+Added to the `assistant` group by `assistant.cli`; like every command module, nothing heavy at import time.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from assistant.cli import browser_options, cli
+from assistant.cli.options import browser_options
 from assistant.errors import ExitCode, UsageError
 
 
@@ -25,7 +25,7 @@ def _profile_folder(profile: str | None) -> Path:
     return found[0]
 
 
-@cli.command()
+@click.command()
 @click.argument("profile", required=False, metavar="[PROFILE]")
 def extensions(profile) -> None:
     """List the extensions of a Chrome/Chromium profile: id, name, version, enabled.
@@ -43,7 +43,7 @@ def extensions(profile) -> None:
         click.echo(f"  {ext.id}  {ext.name}  {ext.version}  {state}")
 
 
-@cli.command()
+@click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
 @click.option("--extension", "paths", multiple=True, metavar="DIR", help="An unpacked extension folder (repeatable).")
 @click.option("--profile", metavar="DIR", help="Take the enabled extensions of this Chrome/Chromium profile.")
@@ -59,7 +59,8 @@ def bisect(ctx, site, paths, profile, url, prompt, contains, timeout_s, **option
     One culprit among N takes at most ceil(log2 N) + 2 launches; every conviction is
     re-tested. Exit 1 when an extension breaks the chat, 0 when none does.
     """
-    from assistant.experiments import Check, bisect_command
+    from assistant.experiments.extensions import bisect_command
+    from assistant.experiments.trial import Check
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
 
@@ -84,7 +85,7 @@ def _extensions(paths: tuple[str, ...], profile: str | None) -> list:
     return exts
 
 
-@cli.command()
+@click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
 @click.option("--url", metavar="URL", help="Override the site's base URL.")
 @click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
@@ -97,7 +98,7 @@ def login(site, url, save_to, browser_path, headless) -> None:
     The file (cookies and localStorage, mode 0600) is never printed; a playbook uses it
     with `browser: {profile: {storage_state: FILE}}`.
     """
-    from assistant.experiments import login_command
+    from assistant.experiments.extensions import login_command
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
 
@@ -109,21 +110,21 @@ def login(site, url, save_to, browser_path, headless) -> None:
     click.echo(f"Saved the session to {saved} (mode 0600: it signs you in, keep it private).")
 
 
-@cli.command()
+@click.command()
 @click.argument("backup", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), help="Restore into this folder instead of where the backup came from.")
 @click.option("--list", "list_only", is_flag=True, help="List the backups.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before replacing the profile folder.")
 def restore(backup, target, list_only, yes) -> None:
     """Bring a profile back, byte for byte, from a backup made before an --in-place run."""
-    from assistant.browser import profiles
+    from assistant.browser import backup as backups
 
     if list_only or backup is None:
-        for item in profiles.list_backups():
+        for item in backups.list_backups():
             click.echo(f"{item['path']}  from {item.get('original')}  {item.get('created_at')}  {item.get('file_count')} files")
         return
     destination = target or "the folder it came from"
     if not yes and not click.confirm(f"Replace {destination} with the backup {backup}? (its current state is kept aside)", default=False):
         raise UsageError("Nothing restored: not confirmed (use --yes to skip the question).")
-    restored = profiles.restore_profile(backup, target)
+    restored = backups.restore_profile(backup, target)
     click.echo(f"Restored {restored} from {backup}.")

@@ -8,30 +8,18 @@ a persistent profile); a clean run is a context in the session's shared browser.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import events as ev
-from assistant.bisect import BisectResult, bisect
-from assistant.detect import AttemptResult, Signal
+from assistant.chat.detect import AttemptResult, Signal
 from assistant.errors import StepFailed
+from assistant.experiments.bisect import BisectResult, bisect
+from assistant.experiments.trial import Check, Trial
 from assistant.playbook.model import Playbook, SiteProfile
-
-
-@dataclass(frozen=True)
-class Check:
-    """What one launch does to see whether the chat works."""
-
-    prompt: str = "Reply with the single word: pong"
-    contains: str = "pong"
-    timeout: float = 15.0  # for one reply
-    open_timeout: float = 30.0  # for loading the chat
 
 
 async def check_with(session, site: SiteProfile, check: Check, extensions=()) -> AttemptResult:
     """The check (open, send, expect) clean, or in a fresh browser with these extensions."""
-    from assistant.diagnosis.trial import Trial
-
     trial = Trial(await session.setup_context(extensions=[e.path for e in extensions]), site, check, "check")
     try:
         await trial.start()

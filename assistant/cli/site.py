@@ -1,6 +1,6 @@
 """Commands about site profiles: `probe-site` drafts one for a chat the tool does not know.
 
-Registered onto the `assistant` group by cli.py; like it, nothing heavy at import time.
+Added to the `assistant` group by `assistant.cli`; like every command module, nothing heavy at import time.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from pathlib import Path
 
 import click
 
-from assistant.cli import cli
 from assistant.errors import ExitCode, UsageError
 
 DEFAULT_PROMPT = "Reply with the single word: pong"  # kept equal to probe_site.DEFAULT_PROMPT (not imported: heavy)
 
 
-@cli.command("probe-site")
+@click.command("probe-site")
 @click.argument("url")
 @click.option("--prompt", default=DEFAULT_PROMPT, show_default=True, help="The one message to send.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Also write the draft profile to FILE.")
@@ -36,9 +35,9 @@ def probe_site(ctx, url, prompt, save_path, json_path, timeout_s, storage_state,
     """
     import asyncio
 
-    from assistant.probe_site import probe_site as probe
+    from assistant.discover.probe_site import probe_site as probe
+    from assistant.discover.site_draft import render
     from assistant.report.json_report import write_json
-    from assistant.site_draft import render
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"URL {url!r}: give the chat's address with http:// or https://, e.g. https://chat.deepseek.com.")

@@ -11,9 +11,14 @@ vocabulary is the one place that knows how chats word "busy", "too many requests
 from __future__ import annotations
 
 import re
+import unicodedata
 
-# detect uses this module for stream payloads: import the module, not its names (no cycle).
-from assistant import detect
+
+def normalize(text: str) -> str:
+    """Fold width and case, collapse spaces, unify apostrophes: for comparing UI texts."""
+    folded = unicodedata.normalize("NFKC", text).replace("\u2019", "'").casefold()
+    return re.sub(r"\s+", " ", folded).strip()
+
 
 # (outcome, pattern), first match wins: a rate limit is named before a busy server, a busy
 # server before a generic error, and a bare "try again later" (no cause named) comes last.
@@ -73,7 +78,7 @@ STREAM_PATH = re.compile(r"completion|conversation|generat|/chat/?$|/messages?/?
 
 def classify(text: str) -> tuple[str, str] | None:
     """(outcome, the words that decided it) when `text` holds overload or error wording anywhere."""
-    norm = detect.normalize(text)
+    norm = normalize(text)
     for outcome, pattern in VOCABULARY:
         match = pattern.search(norm)
         if match:
@@ -89,7 +94,7 @@ def error_only(text: str) -> tuple[str, str] | None:
     """`classify(text)` when the text is nothing BUT an error: short, every sentence error
     wording or courtesy around it, nothing quoted or explained. A reply that discusses
     "Server busy" is an answer; a bubble that says only "Server busy" is not."""
-    norm = detect.normalize(text)
+    norm = normalize(text)
     if not norm or _width(norm) > ERROR_ONLY_MAX or DISCUSSION.search(norm):
         return None
     sentences = [s for s in SENTENCES.split(norm) if s.strip(" .,;:!?")]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from assistant.detect import AttemptResult
+from assistant.chat.detect import AttemptResult
+from assistant.chat.pagewatch import MARK_JS, watch_selectors
+from assistant.chat.watch import ReplyWatch, Turn
 from assistant.errors import BadSelector, StepFailed
-from assistant.pagewatch import MARK_JS, watch_selectors
 from assistant.playbook.model import SiteProfile
-from assistant.watch import ReplyWatch, Turn
 
 
 def first_line(exc: BaseException) -> str:

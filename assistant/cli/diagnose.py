@@ -1,4 +1,4 @@
-"""`assistant diagnose` and `assistant selftest`: registered onto the group by cli.py."""
+"""`assistant diagnose` and `assistant selftest`: added to the group by `assistant.cli`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from assistant.cli import cli
 from assistant.errors import ExitCode, UsageError
 
 
@@ -22,7 +21,7 @@ def _routes(pairs: tuple[str, ...]):
     return tuple(routes)
 
 
-@cli.command()
+@click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
 @click.option("--url", metavar="URL", help="Override the site's base URL (status page and API follow on the same host).")
 @click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="Your Chrome/Chromium profile folder (a copy is used).")
@@ -49,7 +48,7 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
     """
     from assistant.diagnosis.model import Setup
     from assistant.diagnosis.run import diagnose as run_diagnosis
-    from assistant.experiments import Check
+    from assistant.experiments.trial import Check
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
     from assistant.report.console import ConsoleReporter
@@ -63,7 +62,7 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
     ctx.exit(int(ExitCode.OK if verdict.category == "healthy" else ExitCode.CHECK_FAILED))
 
 
-@cli.command()
+@click.command()
 @click.option("--only", metavar="NAMES", help="Comma-separated verdict names or scenarios to stage (default: all).")
 @click.option("--time-scale", type=float, default=0.01, show_default=True, metavar="F", help="Multiply every backoff wait by F.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write the table as JSON.")
@@ -103,7 +102,7 @@ def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) ->
     ctx.exit(int(ExitCode.OK if matched == len(results) else ExitCode.CHECK_FAILED))
 
 
-@cli.command()
+@click.command()
 @click.option("--site", metavar="NAME|PATH", help="The chat's site profile (asked otherwise).")
 @click.option("--url", metavar="URL", help="Override the site's base URL.")
 @click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="A copy of this browser profile is tested (asked otherwise).")
@@ -118,10 +117,10 @@ def guide(ctx, site, url, profile, yes, save_to, time_scale, headed, browser_pat
 
     Ctrl-C at any point stops it and leaves nothing behind.
     """
+    from assistant.cli.guide import ask, save
     from assistant.diagnosis.model import Setup
     from assistant.diagnosis.run import diagnose as run_diagnosis
-    from assistant.experiments import Check
-    from assistant.guide import ask, save
+    from assistant.experiments.trial import Check
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
     from assistant.report.console import ConsoleReporter

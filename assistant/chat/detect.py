@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant import generic
+from assistant.chat import generic
+from assistant.chat.generic import normalize
 
 OUTCOMES = ("answered", "busy", "rate_limited", "error", "timeout")
 BUSY_STATUSES = {502: "busy", 503: "busy", 504: "busy", 529: "busy"}  # overload, per provider docs
@@ -45,12 +45,6 @@ class AttemptResult:
     passed: bool
     detail: str = ""
     reply: str | None = None
-
-
-def normalize(text: str) -> str:
-    """Fold width and case, collapse spaces, unify apostrophes: for comparing UI texts."""
-    folded = unicodedata.normalize("NFKC", text).replace("\u2019", "'").casefold()
-    return re.sub(r"\s+", " ", folded).strip()
 
 
 def classify_text(text: str, busy_texts: dict[str, tuple[str, ...]], *, whole: bool) -> tuple[str, str] | None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from assistant import generic
-from assistant.probe_site import Found, SiteProbe
+from assistant.chat import generic
+from assistant.discover.probe_site import Found, SiteProbe
 
 BOX_KEYS = ("error_row", "toast", "alert")
 _ID_SEGMENT = re.compile(r"[0-9a-f]{8,}(-[0-9a-f]{4,})*|\d+", re.IGNORECASE)

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.detect import AttemptResult, Signal
+from assistant.chat.detect import AttemptResult, Signal
 from assistant.errors import StepFailed
-from assistant.experiments import Check
 from assistant.playbook.model import SiteProfile
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one launch does to see whether the chat works."""
+
+    prompt: str = "Reply with the single word: pong"
+    contains: str = "pong"
+    timeout: float = 15.0  # for one reply
+    open_timeout: float = 30.0  # for loading the chat
 
 
 @dataclass
@@ -36,14 +45,14 @@ class Trial:
     """A context and the chat in it; `close()` when done."""
 
     def __init__(self, context, site: SiteProfile, check: Check, label: str):
-        from assistant.chat import ChatDriver
+        from assistant.chat.driver import ChatDriver
 
         self.context, self.site, self.check, self.label = context, site, check, label
         self.page = None
         self.chat: ChatDriver | None = None
 
     async def start(self) -> None:
-        from assistant.chat import ChatDriver
+        from assistant.chat.driver import ChatDriver
 
         self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
         self.chat = ChatDriver(self.page, self.site)

@@ -28,8 +28,8 @@ from assistant.playbook.site import ROUTES_SCHEMA, SITE_SCHEMA
 
 # Exactly what the loader parses, so an editor accepts what a run accepts.
 from assistant.playbook.validate import _DURATION
-from assistant.retry import RETRY_SCHEMA
 from assistant.steps import COMMON_KEYS, StepDef, registry
+from assistant.timing.retry import RETRY_SCHEMA
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _SCALARS = ("string", "number", "integer", "boolean", "null")

@@ -1,0 +1,61 @@
+"""Options and argument helpers shared by the command families."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assistant.errors import UsageError
+
+
+def browser_options(fn):
+    """Options shared by every command that runs a browser."""
+    options = [
+        click.option("--headed", is_flag=True, help="Show the browser window (default: headless)."),
+        click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable (or set ASSISTANT_BROWSER)."),
+        click.option("--time-scale", type=float, default=None, metavar="F", envvar="ASSISTANT_TIME_SCALE",
+                     help="Multiply every real wait by F (0.01 runs a 30 s backoff in 0.3 s); reports keep nominal seconds."),
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the run's report as JSON to FILE."),
+        click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="Folder for screenshots (failure screenshots included)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the final line."),
+        click.option("--connect", metavar="WS_ENDPOINT", help="Use a remote Playwright browser server (`playwright run-server`) instead of a local browser."),
+        click.option("--cdp", metavar="URL", help="Attach to an existing Chromium over CDP (started with --remote-debugging-port)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def report_options(fn):
+    """Report files of a playbook run (bisect and the others write no RunResult, so not in browser_options)."""
+    options = [
+        click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the run as JUnit XML to FILE (a testcase per step, every attempt in it)."),
+        click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="Write a self-contained DIR/index.html: steps, attempts on a timeline, screenshots."),
+        click.option("--trace", type=click.Choice(["off", "on", "retain-on-failure"]), default="off", show_default=True,
+                     help="Record a Playwright trace into --artifacts (open it with `playwright show-trace`)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def remote(connect: str | None, cdp: str | None) -> str | None:
+    if connect and cdp:
+        raise UsageError("Give --connect or --cdp, not both: they are two ways to reach one remote browser.")
+    return connect or (f"cdp:{cdp}" if cdp else None)
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`K=V` pairs from --var."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var {pair!r} is not of the form NAME=VALUE, e.g. --var prompt='Hello'.")
+        out[key.strip()] = value
+    return out
