@@ -6,6 +6,8 @@ without a traceback.
 
 from __future__ import annotations
 
+import signal
+from contextlib import contextmanager
 from enum import IntEnum
 
 
@@ -17,6 +19,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     ENVIRONMENT = 3
     INTERRUPTED = 130
+    HANGUP = 129  # SIGHUP: the terminal went away
+    TERMINATED = 143  # SIGTERM: `timeout`, `docker stop`, a CI runner's cancel
 
 
 class AssistantError(Exception):
@@ -85,3 +89,50 @@ class BadSelector(Exception):
         super().__init__(f"{selector!r} is not a valid selector ({reason})")
         self.selector = selector
         self.reason = reason
+
+
+_STOP_SIGNALS = {"SIGTERM": ExitCode.TERMINATED, "SIGHUP": ExitCode.HANGUP}
+_stopped_by: list[str] = []  # the signal that stopped this process, when not Ctrl-C
+
+
+def interrupted_by() -> str:
+    """What stopped the run, in words for its report: Ctrl-C or the signal's name."""
+    return f"the {_stopped_by[-1]} signal" if _stopped_by else "the person (Ctrl-C)"
+
+
+def interrupted_exit_code() -> ExitCode:
+    """130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return _STOP_SIGNALS[_stopped_by[-1]] if _stopped_by else ExitCode.INTERRUPTED
+
+
+@contextmanager
+def stop_signals_as_interrupt():
+    """SIGTERM and SIGHUP take Ctrl-C's path: the same clean-up, every report written.
+
+    The handler calls whatever handles SIGINT at that moment (asyncio's, inside a run,
+    which cancels the main task), so nothing is cut off half-way.
+    """
+    import threading
+
+    _stopped_by.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {}
+    for name in _STOP_SIGNALS:
+        if hasattr(signal, name):
+            saved[name] = signal.signal(getattr(signal, name), _forward_to_sigint)
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def _forward_to_sigint(signum, frame) -> None:
+    _stopped_by.append(signal.Signals(signum).name)
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt

@@ -25,6 +25,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("assistant_site", "Site profile of the `chat` fixture.", default="deepseek")
 
 
+_SIGNALS = pytest.StashKey[object]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM and SIGHUP (a CI cancel, `timeout`) end the session like Ctrl-C: each running
+    playbook reports itself interrupted and closes its browser; temporary folders are removed."""
+    from contextlib import ExitStack
+
+    from assistant.errors import stop_signals_as_interrupt
+
+    stack = ExitStack()
+    stack.enter_context(stop_signals_as_interrupt())
+    config.stash[_SIGNALS] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(_SIGNALS, None)
+    if stack is not None:
+        stack.close()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     if fnmatch.fnmatch(file_path.name, parent.config.getini("assistant_playbooks")):
         return PlaybookFile.from_parent(parent, path=file_path)

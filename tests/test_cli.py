@@ -119,12 +119,12 @@ def test_an_unreachable_site_fails_the_check_with_a_clear_message(invoke, tmp_pa
     assert "ERR_CONNECTION_REFUSED" in result.stderr
 
 
-@pytest.mark.browser
-def test_a_bad_selector_exits_2_with_the_step_position(invoke, tmp_path, sim):
+def test_a_bad_selector_exits_2_with_its_position_before_a_browser_starts(invoke, tmp_path):
     path = write_playbook(tmp_path, "site: simulator\nsteps:\n  - open: /\n  - expect_visible: 'div[[['\n")
-    result = invoke("run", path, "--url", sim.url)
+    result = invoke("run", path)
     assert result.exit_code == 2
-    assert f"{path}:4:5" in result.stderr and "not a valid selector" in result.stderr
+    assert f"{path}:4:21" in result.stderr and "not a valid selector" in result.stderr
+    assert "chromium" not in result.stderr  # found at load time: no browser was started
 
 
 @pytest.mark.browser

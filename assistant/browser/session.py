@@ -69,7 +69,7 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
-        self._scratch = tempfile.mkdtemp(prefix="assistant-")
+        self._scratch = tempfile.mkdtemp(prefix="assistant-", dir=short_temp_root())
         self._pw_manager = async_playwright()
         with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
             self.playwright = await self._pw_manager.start()
@@ -214,6 +214,18 @@ class BrowserSession:
         scratch, self._scratch = self._scratch, None
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+SHORT_TEMP = 30  # characters: Chromium's singleton socket path (TMPDIR + ~65) must stay under 108 bytes
+
+
+def short_temp_root() -> str | None:
+    """Where the session's scratch folder goes: TMPDIR when it is short, else /tmp (macOS's
+    TMPDIR is ~49 characters, too long for the socket). None: the default, when /tmp is unusable."""
+    default = tempfile.gettempdir()
+    if len(default) <= SHORT_TEMP:
+        return None
+    return "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK | os.X_OK) else None
 
 
 @contextlib.contextmanager

@@ -10,24 +10,33 @@ import sys
 import click
 
 from assistant import __version__
-from assistant.errors import AssistantError, ExitCode
+from assistant.errors import (
+    AssistantError,
+    interrupted_by,
+    interrupted_exit_code,
+    stop_signals_as_interrupt,
+)
 
 EXIT_CODES_HELP = """Exit codes: 0 passed, 1 a check failed, 2 invalid playbook or arguments,
-3 environment (no browser, port taken), 130 interrupted."""
+3 environment (no browser, port taken, a report that cannot be written), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP)."""
 
 
 class Group(click.Group):
     """Maps every AssistantError to its exit code with a one-paragraph message, no traceback."""
 
     def invoke(self, ctx: click.Context):
+        from assistant.report.redact import redact
+
         try:
-            return super().invoke(ctx)
+            with stop_signals_as_interrupt():  # SIGTERM and SIGHUP end like Ctrl-C
+                return super().invoke(ctx)
         except AssistantError as exc:
-            click.echo(f"error ({exc.label}): {exc}", err=True)
+            click.echo(redact(f"error ({exc.label}): {exc}"), err=True)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            click.echo("interrupted: the browser was closed and temporary profiles removed.", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
+            click.echo(f"interrupted by {interrupted_by()}: the browser was closed and temporary profiles removed.", err=True)
+            ctx.exit(int(interrupted_exit_code()))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from assistant.cli.options import browser_options
+from assistant.cli.options import URL, browser_options
 from assistant.errors import ExitCode, UsageError
 
 
@@ -47,7 +47,7 @@ def extensions(profile) -> None:
 @click.argument("site", default="deepseek", metavar="[SITE]")
 @click.option("--extension", "paths", multiple=True, metavar="DIR", help="An unpacked extension folder (repeatable).")
 @click.option("--profile", metavar="DIR", help="Take the enabled extensions of this Chrome/Chromium profile.")
-@click.option("--url", metavar="URL", help="Override the site's base URL.")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL.")
 @click.option("--prompt", default="Reply with the single word: pong", show_default=True, help="The message of the check.")
 @click.option("--contains", default="pong", show_default=True, help="What a working reply contains.")
 @click.option("--timeout", "timeout_s", type=float, default=15.0, show_default=True, metavar="SECONDS", help="How long one reply may take.")
@@ -87,7 +87,7 @@ def _extensions(paths: tuple[str, ...], profile: str | None) -> list:
 
 @click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
-@click.option("--url", metavar="URL", help="Override the site's base URL.")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL.")
 @click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to save the session (default ~/.local/share/assistant/state/SITE.json).")
 @click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from assistant.cli.options import TIME_SCALE, URL
 from assistant.errors import ExitCode, UsageError
 
 
@@ -23,7 +24,7 @@ def _routes(pairs: tuple[str, ...]):
 
 @click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
-@click.option("--url", metavar="URL", help="Override the site's base URL (status page and API follow on the same host).")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL (status page and API follow on the same host).")
 @click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="Your Chrome/Chromium profile folder (a copy is used).")
 @click.option("--extension", "extensions", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="An unpacked extension you run (repeatable).")
 @click.option("--proxy", metavar="URL", help="Your usual network path, when it goes through a proxy.")
@@ -32,7 +33,7 @@ def _routes(pairs: tuple[str, ...]):
 @click.option("--contains", default="pong", show_default=True, help="What a working reply contains.")
 @click.option("--turns", default=1, show_default=True, type=click.IntRange(1, 10), help="Messages in one conversation (busy often starts after a few).")
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True, metavar="SECONDS", help="How long one reply may take.")
-@click.option("--time-scale", type=float, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--time-scale", type=TIME_SCALE, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write the verdict as JSON.")
 @click.option("--headed", is_flag=True, help="Show the browser window.")
 @click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
@@ -64,7 +65,7 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
 
 @click.command()
 @click.option("--only", metavar="NAMES", help="Comma-separated verdict names or scenarios to stage (default: all).")
-@click.option("--time-scale", type=float, default=0.01, show_default=True, metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--time-scale", type=TIME_SCALE, default=0.01, show_default=True, metavar="F", help="Multiply every backoff wait by F.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write the table as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Narrate each diagnosis too.")
 @click.option("--headed", is_flag=True, help="Show the browser window.")
@@ -104,11 +105,11 @@ def selftest(ctx, only, time_scale, json_path, verbose, headed, browser_path) ->
 
 @click.command()
 @click.option("--site", metavar="NAME|PATH", help="The chat's site profile (asked otherwise).")
-@click.option("--url", metavar="URL", help="Override the site's base URL.")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL.")
 @click.option("--profile", type=click.Path(file_okay=False, path_type=Path), help="A copy of this browser profile is tested (asked otherwise).")
 @click.option("-y", "--yes", is_flag=True, help="Answer every question with its default (non-interactive).")
 @click.option("--save-to", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Where the report and playbook go, if you keep them.")
-@click.option("--time-scale", type=float, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
+@click.option("--time-scale", type=TIME_SCALE, default=1.0, envvar="ASSISTANT_TIME_SCALE", metavar="F", help="Multiply every backoff wait by F.")
 @click.option("--headed", is_flag=True, help="Show the browser window.")
 @click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
 @click.pass_context

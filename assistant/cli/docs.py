@@ -65,7 +65,9 @@ def schema(site, output) -> None:
 
     text = schema_text(site_schema() if site else playbook_schema())
     if output:
-        output.write_text(text, encoding="utf-8")
+        from assistant.report.files import write_report
+
+        write_report(output, text.encode("utf-8"), "the schema file (--output)", mode=0o644)
     else:
         click.echo(text, nl=False)
 

@@ -9,12 +9,47 @@ import click
 from assistant.errors import UsageError
 
 
+class TimeScale(click.ParamType):
+    """--time-scale: a finite number from 0 to 1000 (inf, nan and negatives are refused)."""
+
+    name = "F"
+    limit = 1000.0
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; 1 is real time, 0.01 a hundred times faster.", param, ctx)
+        if not math.isfinite(number) or not 0 <= number <= self.limit:
+            self.fail(f"{value} is outside 0-{self.limit:g} (the limit); 1 is real time, 0.01 a hundred times faster.", param, ctx)
+        return number
+
+
+class Url(click.ParamType):
+    """--url: an http(s) URL with a valid host and a port in 1-65535."""
+
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        from assistant.playbook.validate import FORMATS
+
+        try:
+            return FORMATS["url"](value)
+        except ValueError as exc:
+            self.fail(" ".join(exc.args), param, ctx)
+
+
+TIME_SCALE, URL = TimeScale(), Url()
+
+
 def browser_options(fn):
     """Options shared by every command that runs a browser."""
     options = [
         click.option("--headed", is_flag=True, help="Show the browser window (default: headless)."),
         click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable (or set ASSISTANT_BROWSER)."),
-        click.option("--time-scale", type=float, default=None, metavar="F", envvar="ASSISTANT_TIME_SCALE",
+        click.option("--time-scale", type=TIME_SCALE, default=None, metavar="F", envvar="ASSISTANT_TIME_SCALE",
                      help="Multiply every real wait by F (0.01 runs a 30 s backoff in 0.3 s); reports keep nominal seconds."),
         click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                      help="Write the run's report as JSON to FILE."),

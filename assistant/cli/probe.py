@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from assistant.cli.options import URL
 from assistant.errors import ExitCode, UsageError
 
 PROBLEM_OUTCOMES = ("down", "busy", "rate_limited", "queued", "error", "timeout")
@@ -13,7 +14,7 @@ PROBLEM_OUTCOMES = ("down", "busy", "rate_limited", "queued", "error", "timeout"
 
 @click.command()
 @click.argument("site", default="deepseek", metavar="[SITE]")
-@click.option("--url", metavar="URL", help="Override the site's base URL (its status page and API follow when on the same host).")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL (its status page and API follow when on the same host).")
 @click.option("--only", metavar="NAMES", help="Comma-separated probes: status_page, api, dns, connect, streams, windows (default: all).")
 @click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True, metavar="SECONDS", help="Time limit of each probe.")
 @click.option("--proxy", metavar="URL", help="Send the probes' traffic through this HTTP proxy.")

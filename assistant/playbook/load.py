@@ -43,7 +43,7 @@ TOP_SCHEMA: dict = {
     "properties": dict.fromkeys(TOP_KEYS, {}),
     "additionalProperties": False,
 }
-_SIZE = {"type": "integer", "minimum": 1}
+_SIZE = {"type": "integer", "minimum": 1, "maximum": 10000}  # pixels
 BROWSER_SCHEMA: dict = {
     "type": "object",
     "properties": {
@@ -113,6 +113,17 @@ def load_vars_file(path) -> dict[str, str]:
     return {k: _text(v) for k, v in (data or {}).items()}
 
 
+def _hide(text: str, secrets: dict[str, str]) -> str:
+    """Every environment value read for `${env:NAME}` replaced by that reference (short ones only when quoted)."""
+    for value, name in sorted(secrets.items(), key=lambda kv: -len(kv[0])):
+        if len(value) >= 4:
+            text = text.replace(value, name)
+        elif value:
+            for quoted in (repr(value), f'"{value}"'):
+                text = text.replace(quoted, repr(name))
+    return text
+
+
 def _text(value) -> str:
     """A variable's value as text, the way it was written in YAML."""
     if isinstance(value, bool):
@@ -125,6 +136,7 @@ class _Loader:
 
     def __init__(self, path: Path, root: Y, issues: Issues):
         self.path, self.issues, self.default, self.values = path, issues, None, {}
+        self.secrets: dict[str, str] = {}  # an environment variable's value -> `${env:NAME}`
         top = yamlsrc.without_extensions(root)
         check(top, TOP_SCHEMA, issues, "the playbook")  # unknown top-level keys; `x-...` are gone
         self.top, self.root, self.steps_def = top.value, root, registry()
@@ -153,7 +165,11 @@ class _Loader:
         profile = self._site(site_arg, url_arg)
         probes = self._optional("probes", PROBES_SCHEMA) or []
         routes = [Route(**r) for r in self._optional("routes", ROUTES_SCHEMA) or []]
-        self.issues.raise_if_any()
+        try:
+            self.issues.raise_if_any()
+        except PlaybookError as exc:
+            hint = _hide(exc.hint, self.secrets) if exc.hint else None
+            raise PlaybookError(_hide(exc.message, self.secrets), hint=hint) from None
         return Playbook(
             name=name or self.path.stem,
             path=self.path,
@@ -192,9 +208,10 @@ class _Loader:
     def _included(self, item: Y, path: Path) -> dict[str, Y] | None:
         """One included file's top level, checked; its problems quote its own lines."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            what = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+            text = yamlsrc.read_text(path)
+        except (OSError, yamlsrc.Unreadable) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            what = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({why})"
             here = display_path(path.parent)
             self.issues.add(item.pos, f"included playbook {what}: {display_path(path)}",
                             f"Paths under include: are relative to the including file's folder ({here}).")
@@ -264,6 +281,7 @@ class _Loader:
             self.issues.add(y.pos, f"'${{{name}}}' is not an environment variable reference",
                             "Write ${env:NAME} or ${env:NAME:-default}; NAME is letters, digits and _.")
         elif os.environ.get(env.group(1)) or (env.group(2) is None and env.group(1) in os.environ):
+            self.secrets[os.environ[env.group(1)]] = f"${{env:{env.group(1)}}}"  # never shown in a message
             return os.environ[env.group(1)]
         elif env.group(2) is not None:  # as in the shell, `:-` also replaces an empty value
             return env.group(2)
@@ -385,8 +403,9 @@ class _Loader:
         try:
             cond = conditions.parse(text)
         except conditions.WhenSyntaxError as exc:
-            caret = "\n".join(str(exc).splitlines()[1:])
-            self.issues.add(y.pos, f"when: cannot parse {text!r}: {exc.message} (column {exc.column})",
+            caret = "\n".join(str(exc).splitlines()[1:]) if len(text) <= 200 else "  (too long to point into)"
+            shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+            self.issues.add(y.pos, f"when: cannot parse {shown!r}: {exc.message} (column {exc.column})",
                             f"{caret}\nExamples: previous.outcome == 'tolerated', steps.2.result in ['busy', 'timeout'], "
                             "vars.mode != 'quick', failed and not passed; strings in quotes.")
             return None
@@ -429,11 +448,13 @@ class _Loader:
             )
             return None
         data, ok = checked(value, BLOCK_SCHEMA, self.issues, "retry")
-        steps = self._steps(value.value["steps"], in_block=True) if ok else []
-        policy = {k: v for k, v in (data or {}).items() if k not in ("steps", "when")}
+        if not ok:  # a policy with a wrong value is not built (its problems are recorded)
+            return None
+        steps = self._steps(value.value["steps"], in_block=True)
+        policy = {k: v for k, v in data.items() if k not in ("steps", "when")}
         retry = policy_from_mapping(policy) if policy or not self.default else self.default
-        cond = self._when(value.value["when"], data["when"], number) if ok and "when" in data else None
-        return Step(kind="retry", params={}, pos=pos, retry=retry, steps=steps, when=cond) if ok else None
+        cond = self._when(value.value["when"], data["when"], number) if "when" in data else None
+        return Step(kind="retry", params={}, pos=pos, retry=retry, steps=steps, when=cond)
 
     def _site(self, site_arg, url_arg) -> SiteProfile | None:
         ref_y = self.top.get("site")

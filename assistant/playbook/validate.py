@@ -2,8 +2,9 @@
 
 Supported: type (or a list of types), properties, required, additionalProperties (false
 or a schema), enum, items, minItems, minLength, minimum, maximum, and the formats
-duration (-> float seconds), regex (must compile), url (http or https) and css (a
-selector `document.querySelectorAll` accepts, as far as we can tell without a browser).
+duration (-> float seconds), regex (must compile), url (http or https), css (a
+selector `document.querySelectorAll` accepts, as far as we can tell without a browser)
+and selector (the same with Playwright's extensions). Lists hold at most MAX_ITEMS items.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from assistant.playbook.selector import css_problem, selector_problem
 from assistant.playbook.yamlsrc import TYPE_NAMES, Issues, Y, did_you_mean
+
+MAX_DURATION = 24 * 3600.0  # seconds: a wait, timeout or budget past a day is a typo, not a plan
+MAX_ITEMS = 1000  # any list (steps, a schedule, extensions): more is a generated file gone wrong
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -34,38 +39,74 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError(f"not a duration: {value!r}")
         value = float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"not a duration: {value!r}")
-    return float(value)
+    return value
 
 
 def _duration(value: Any) -> float:
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError:
         raise ValueError(
-            f"bad duration {value!r}",
+            f"bad duration {_short(value)}",
             "Write seconds (5, 1.5) or a number with a unit: 500ms, 5s, 2m, 1h.",
         ) from None
+    if seconds > MAX_DURATION:
+        raise ValueError(
+            f"duration {_short(value)} is past the limit of 24 h ({MAX_DURATION:g} s)",
+            "Write a shorter wait; for checks over days, schedule the tool (cron, CI) instead.",
+        )
+    return seconds
+
+
+def _short(value: Any) -> str:
+    """repr(value), cut to 60 characters (a 5,000-digit number is not worth quoting whole)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit conversion limit
+        return "(a number of more than 4,300 digits)"
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
+MAX_REGEX = 1000  # characters of a `matches:` pattern
 
 
 def _regex(value: str) -> str:
+    if len(value) > MAX_REGEX:
+        raise ValueError(f"regular expression of {len(value)} characters is past the limit of {MAX_REGEX}",
+                         "Match a shorter, characteristic part of the reply.")
     try:
         re.compile(value)
-    except re.error as exc:
+    except (re.error, RecursionError, OverflowError) as exc:
+        why = exc if isinstance(exc, re.error) else "nested or repeated too deeply to compile"
         raise ValueError(
-            f"bad regular expression {value!r}: {exc}",
+            f"bad regular expression {_short(value)}: {why}",
             "Python `re` syntax; quote the YAML value and escape backslashes in double quotes.",
         ) from None
     return value
 
 
 def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    from assistant.report.redact import redact
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port outside 0-65535 or not a number
+    except ValueError as exc:
+        why = "its port is outside 1-65535" if "port" in str(exc).lower() else exc
+        raise ValueError(f"{redact(value)!r} is not a valid URL ({why})",
+                         "Write it in full, e.g. https://chat.example.com or http://[::1]:8765") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"{value!r} is not an http(s) URL", "Write it in full, e.g. https://chat.example.com"
+            f"{redact(value)!r} is not an http(s) URL", "Write it in full, e.g. https://chat.example.com"
         )
+    if port == 0:
+        raise ValueError(f"{redact(value)!r}: port 0 cannot be connected to", "A port is 1-65535.")
     return value
 
 
@@ -79,6 +120,9 @@ def _css(value: str) -> str:
     elif ">>" in value or _PW_PSEUDO.search(value):
         why = "Playwright-only syntax ('>>' or a pseudo-class like :has-text)"
     else:
+        problem = css_problem(value)
+        if problem:
+            raise ValueError(f"{_short(value)} is not a valid CSS selector: {problem}", "Fix the selector; CSS as in a stylesheet, e.g. div.message .markdown or [role=alert].")
         return value
     raise ValueError(
         f"{value!r} is {why}, but this selector must be CSS (it is evaluated with "
@@ -86,6 +130,17 @@ def _css(value: str) -> str:
         "Use a CSS selector such as div.message .markdown or [role=alert]; text and "
         "role selectors are fine for composer, send, new_chat and retry_button.",
     )
+
+
+def _selector(value: str) -> str:
+    problem = selector_problem(value)
+    if problem:
+        raise ValueError(
+            f"{_short(value)} is not a valid selector: {problem}",
+            "CSS (div.reply, [role=alert]), or Playwright's text=..., role=button[name=\"Send\"], "
+            ":has-text(\"...\") and '>>' chains; quote it in YAML when it holds ': ' or starts with [ or *.",
+        )
+    return value
 
 
 def _clock_time(value: str) -> str:
@@ -106,7 +161,12 @@ def _timezone(value: str) -> str:
 
 
 def _proxy_url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        if parts.port == 0:
+            raise ValueError("port 0")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a proxy URL ({exc})", "A port is 1-65535, e.g. socks5://127.0.0.1:1080") from None
     if parts.scheme not in ("http", "https", "socks4", "socks5") or not parts.netloc:
         raise ValueError(f"{value!r} is not a proxy URL", "Write it in full, e.g. socks5://127.0.0.1:1080 or http://proxy.example:3128")
     return value
@@ -117,6 +177,7 @@ FORMATS = {
     "regex": _regex,
     "url": _url,
     "css": _css,
+    "selector": _selector,
     "clock_time": _clock_time,
     "timezone": _timezone,
     "proxy_url": _proxy_url,
@@ -176,6 +237,11 @@ def _object(y: Y, schema: dict, issues: Issues, where: str) -> dict:
 def _array(y: Y, schema: dict, issues: Issues, where: str) -> list:
     if len(y.value) < schema.get("minItems", 0):
         issues.add(y.pos, f"{where}: needs at least {schema['minItems']} item(s)")
+    limit = schema.get("maxItems", MAX_ITEMS)
+    if len(y.value) > limit:
+        issues.add(y.pos, f"{where}: {len(y.value)} items, past the limit of {limit}", "Lists in a playbook hold at most "
+                   f"{limit} items; split the work into several playbooks.")
+        return []
     items = schema.get("items")
     return [
         check(v, items, issues, f"{where}[{i}]") if items else v.plain()
@@ -195,10 +261,13 @@ def _scalar(y: Y, schema: dict, issues: Issues, where: str) -> Any:
         )
         return value
     number = y.type in ("integer", "number")
+    if number and isinstance(value, float) and not math.isfinite(value):
+        issues.add(y.pos, f"{where}: must be a finite number, got {value}")
+        return value
     if number and "minimum" in schema and value < schema["minimum"]:
-        issues.add(y.pos, f"{where}: must be at least {schema['minimum']}, got {value}")
+        issues.add(y.pos, f"{where}: must be at least {schema['minimum']}, got {_short(value)}")
     if number and "maximum" in schema and value > schema["maximum"]:
-        issues.add(y.pos, f"{where}: must be at most {schema['maximum']}, got {value}")
+        issues.add(y.pos, f"{where}: must be at most {schema['maximum']} (the limit), got {_short(value)}")
     if y.type == "string" and len(value) < schema.get("minLength", 0):
         issues.add(y.pos, f"{where}: must not be empty")
     fmt = FORMATS.get(schema.get("format", ""))

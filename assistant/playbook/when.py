@@ -36,6 +36,9 @@ _TOKEN = re.compile(
     re.X,
 )
 _KEYWORDS = ("and", "or", "not", "in", "true", "false")
+MAX_LENGTH = 1000  # characters of one condition
+MAX_NESTING = 32  # parentheses, lists and `not`s inside one another
+MAX_DIGITS = 15  # a number literal or a step index
 
 
 class WhenSyntaxError(ValueError):
@@ -74,6 +77,8 @@ class When:
 
 def parse(text: str) -> When:
     """Parse a condition or raise WhenSyntaxError pointing at the offending column."""
+    if len(text) > MAX_LENGTH:
+        raise WhenSyntaxError(f"the condition is {len(text)} characters long, past the limit of {MAX_LENGTH}", text[:60] + "...", 61)
     parser = _Parser(text)
     tree = parser.expr()
     if parser.peek() is not None:
@@ -101,6 +106,16 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 class _Parser:
     def __init__(self, text: str):
         self.text, self.tokens, self.at, self.refs = text, _tokens(text), 0, []
+        self.depth = 0
+        for kind, value, column in self.tokens:
+            if kind == "number" and len(value) > MAX_DIGITS:
+                raise WhenSyntaxError(f"a number of {len(value)} digits, past the limit of {MAX_DIGITS}", text, column)
+
+    def deeper(self) -> None:
+        """One level further in (a parenthesis, a list, a `not`): refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail(f"nested more than {MAX_NESTING} levels deep (the limit)")
 
     def peek(self, ahead: int = 0) -> tuple[str, str, int] | None:
         at = self.at + ahead
@@ -139,7 +154,10 @@ class _Parser:
     def neg(self) -> tuple:
         if self.is_word("not"):
             self.at += 1
-            return ("not", self.neg())
+            self.deeper()
+            inner = self.neg()
+            self.depth -= 1
+            return ("not", inner)
         return self.comparison()
 
     def comparison(self) -> tuple:
@@ -169,11 +187,16 @@ class _Parser:
             return ("lit", float(value) if "." in value else int(value))
         if value == "(":
             self.at += 1
+            self.deeper()
             inner = self.expr()
             self.take(")")
+            self.depth -= 1
             return inner
         if value == "[":
-            return self.listing()
+            self.deeper()
+            listing = self.listing()
+            self.depth -= 1
+            return listing
         if kind == "name" and value in ("true", "false"):
             self.at += 1
             return ("lit", value == "true")

@@ -7,7 +7,11 @@ keys (`<<: *base`) are resolved here; explicit keys win over merged ones.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,15 @@ _YAML_HINTS = {
     yaml.composer.ComposerError: "Define an anchor (&name) before its aliases (*name), and not inside itself.",
     yaml.constructor.ConstructorError: "Custom tags (!name) are not supported; quote the value if it is text.",
 }
+MAX_SHOWN = 20  # problems printed; the rest are counted
+
+
+class _Limit(yaml.MarkedYAMLError):
+    """The file passes one of the documented limits (nesting, values, aliases) or holds an unreadable value."""
+
+
+_YAML_HINTS[_Limit] = ("Limits: 1 MB per file, 100,000 values (aliases counted at every use), nesting 100 "
+                       "deep, lists of 1,000 items. Simplify the file or split it into playbooks that include each other.")
 _TYPES = (
     (bool, "boolean"),
     (int, "integer"),
@@ -120,7 +133,8 @@ class Issues:
         lines = self.sources.get(pos.file, self.lines)
         out = [f"{pos}: {message}"]
         for n in range(max(1, pos.line - 1), min(len(lines), pos.line + 1) + 1):
-            out.append(f"{'>' if n == pos.line else ' '}{n:>4} | {lines[n - 1]}".rstrip())
+            line = lines[n - 1] if len(lines[n - 1]) <= 160 else lines[n - 1][:150] + " ..."
+            out.append(f"{'>' if n == pos.line else ' '}{n:>4} | {line}".rstrip())
         order = list(self.sources).index(pos.file) if pos.file in self.sources else 0
         self.found.append(((order, pos.line, pos.col), "\n".join(out), hint))
 
@@ -138,25 +152,77 @@ class Issues:
             raise PlaybookError(block, hint=hint)
         if self.found:
             found = sorted(self.found, key=lambda f: f[0])
-            raise PlaybookError("\n\n".join(b if not h else f"{b}\n{h}" for _, b, h in found))
+            text = "\n\n".join(b if not h else f"{b}\n{h}" for _, b, h in found[:MAX_SHOWN])
+            if len(found) > MAX_SHOWN:
+                more = len(found) - MAX_SHOWN
+                text += f"\n\n... and {more:,} more problem{'s' if more > 1 else ''} (the first {MAX_SHOWN} are shown; fix these and run again)."
+            raise PlaybookError(text)
+
+
+MAX_BYTES = 1024 * 1024  # a playbook, site profile or vars file: 1 MB
+MAX_NODES = 100_000  # YAML values, aliases counted at every use (an alias bomb stops here)
+MAX_DEPTH = 100  # mappings and lists nested in one another
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: they start alike
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Unreadable(ValueError):
+    """A file that is not read at all: not a regular file, too large, or not text."""
+
+
+def read_text(path: Path) -> str:
+    """A file's text (UTF-8, or UTF-16/32 with a byte-order mark), checked against the limits
+    before it is read: a FIFO or device is never opened, so nothing can hang or fill memory."""
+    info = os.stat(path)  # FileNotFoundError, PermissionError: OSError for the caller
+    if stat.S_ISDIR(info.st_mode):
+        raise Unreadable("it is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise Unreadable("it is not a regular file (a FIFO, device or socket), so it is not read")
+    if info.st_size > MAX_BYTES:
+        raise Unreadable(f"it is {info.st_size:,} bytes, past the limit of {MAX_BYTES:,} (1 MB)")
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise Unreadable(f"it is past the limit of {MAX_BYTES:,} bytes (1 MB)")
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"it is not {encoding.upper().replace('-SIG', '')} text (byte {exc.start}); save it as UTF-8") from None
 
 
 def read(path: Path, what: str) -> str:
     """The text of a file, or a PlaybookError that names the path."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text(path)
     except FileNotFoundError:
         raise PlaybookError(
             f"{what} not found: {display_path(path)}",
             hint="Check the path (it is relative to the working folder).",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"cannot read {what} {display_path(path)}: {exc}") from None
+    except (OSError, Unreadable) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise PlaybookError(f"cannot read {what} {display_path(path)}: {why}") from None
+
+
+def _control_characters(issues: Issues, text: str) -> None:
+    """Raw control bytes (NUL, DEL, ...) are refused with their position before YAML sees them."""
+    for match in list(_CONTROL.finditer(text))[:MAX_SHOWN]:
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        issues.add(Pos(issues.file, line, col), f"control character U+{ord(match.group()):04X} in the file",
+                   "Remove it (an editor that shows invisible characters helps); write it as \\x.. inside double quotes if it is meant.")
 
 
 def parse(path: Path, text: str) -> tuple[Y | None, Issues]:
     """Parse YAML text into a `Y` tree; malformed YAML raises a positioned PlaybookError."""
-    issues, loader = Issues(display_path(path), text), yaml.SafeLoader(text)
+    issues = Issues(display_path(path), text)
+    _control_characters(issues, text)
+    issues.raise_if_any()
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         return (_Builder(loader, issues).build(node) if node is not None else None), issues
@@ -178,11 +244,31 @@ def parse(path: Path, text: str) -> tuple[Y | None, Issues]:
     raise AssertionError("unreachable")
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, stopped with a position at the nesting and value limits."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = self.nodes = 0
+
+    def compose_node(self, parent, index):
+        self.depth, self.nodes = self.depth + 1, self.nodes + 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Limit(problem=f"nested more than {MAX_DEPTH} levels deep (the limit)", problem_mark=self.peek_event().start_mark)
+            if self.nodes > MAX_NODES:
+                raise _Limit(problem=f"more than {MAX_NODES:,} values (the limit)", problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 class _Builder:
     """Turns composed nodes into `Y` values, resolving merges and flagging duplicate keys."""
 
     def __init__(self, loader: yaml.SafeLoader, issues: Issues):
         self.loader, self.issues, self.active, self.built = loader, issues, set(), {}
+        self.sizes: dict[int, int] = {}  # id(Y) -> values under it with aliases expanded
 
     def build(self, node) -> Y:
         """The `Y` for a node; an alias shares its anchor's `Y` (so nested aliases stay linear)."""
@@ -197,16 +283,29 @@ class _Builder:
             pos = self.issues.pos(node.start_mark)
             if isinstance(node, yaml.SequenceNode):
                 y = Y([self.build(n) for n in node.value], pos)
+                size = 1 + sum(self.sizes[id(v)] for v in y.value)
             elif isinstance(node, yaml.MappingNode):
                 y = self.mapping(node, pos)
+                size = 1 + sum(self.sizes.get(id(v), 1) for v in y.value.values())
             else:
-                y = Y(self.loader.construct_object(node), pos)
+                y, size = Y(self.scalar(node), pos), 1
                 if not any(isinstance(y.value, t) for t, _ in _TYPES):
                     y.value = node.value  # dates and binary stay the text that was written
-            self.built[id(node)] = y
+            if size > MAX_NODES:  # aliases multiply: nine levels of ten are a billion values
+                raise _Limit(problem=f"aliases here expand to {size:,} values, past the limit of {MAX_NODES:,}",
+                             problem_mark=node.start_mark)
+            self.built[id(node)], self.sizes[id(y)] = y, size
             return y
         finally:
             self.active.discard(id(node))
+
+    def scalar(self, node):
+        try:
+            return self.loader.construct_object(node)
+        except (ValueError, OverflowError):  # e.g. an integer past Python's 4,300-digit limit
+            raise _Limit(problem=f"cannot read the value {node.value[:30]!r}{'...' if len(node.value) > 30 else ''} "
+                         f"({len(node.value):,} characters): a number this large is not a setting",
+                         problem_mark=node.start_mark) from None
 
     def mapping(self, node, pos: Pos) -> Y:
         out, merged = Y({}, pos), []

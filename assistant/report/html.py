@@ -14,7 +14,10 @@ from html import escape
 from pathlib import Path
 
 from assistant import events as ev
-from assistant.report.junit import attempt_lines, write_atomic
+from assistant.errors import EnvironmentProblem
+from assistant.report.files import write_report
+from assistant.report.junit import attempt_lines
+from assistant.report.redact import redact
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
@@ -42,11 +45,15 @@ class HtmlReporter:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.written = False
+        self.error: EnvironmentProblem | None = None  # why the file could not be written
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunEnded) and event.result is not None:
-            write_atomic(self.folder / "index.html", render(event.result).encode("utf-8"))
-            self.written = True
+            try:
+                write_report(self.folder / "index.html", redact(render(event.result)).encode("utf-8"), "the --html report")
+                self.written = True
+            except EnvironmentProblem as exc:
+                self.error = exc
 
 
 def render(result) -> str:

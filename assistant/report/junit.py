@@ -6,12 +6,13 @@ One testsuite per run, one testcase per step. A failed step's failure text and i
 
 from __future__ import annotations
 
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from assistant import events as ev
+from assistant.errors import EnvironmentProblem
+from assistant.report.files import write_report
+from assistant.report.redact import redact
 
 
 class JunitReporter:
@@ -20,13 +21,18 @@ class JunitReporter:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.written = False
+        self.error: EnvironmentProblem | None = None  # why the file could not be written
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunEnded) and event.result is not None:
             tree = junit_tree(event.result)
             ET.indent(tree)
-            write_atomic(self.path, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
-            self.written = True
+            text = ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=True)
+            try:
+                write_report(self.path, redact(text).encode("utf-8"), "the --junit report")
+                self.written = True
+            except EnvironmentProblem as exc:
+                self.error = exc
 
 
 def junit_tree(result) -> ET.ElementTree:
@@ -85,12 +91,3 @@ def attempt_lines(step) -> list[str]:
         line = f"attempt {a.number}: {a.outcome} after waiting {a.waited_s:g}s ({a.duration_s:.2f}s)"
         out.append(f"{line}: {summary}" if summary else line)
     return out
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write beside `path`, then rename: a reader never sees a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)

@@ -83,7 +83,7 @@ async def expect_reply(ctx, params):
     schema={
         "type": "object",
         "properties": {
-            "target": {"type": "string", "description": "A feature name from the site profile, or a Playwright selector."},
+            "target": {"type": "string", "format": "selector", "description": "A feature name from the site profile, or a Playwright selector."},
             "timeout": {**DURATION, "description": "How long to wait (default 5s)."},
         },
         "required": ["target"],
