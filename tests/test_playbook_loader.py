@@ -416,7 +416,7 @@ def test_shipped_deepseek_profile():
         'textarea[placeholder="Message DeepSeek"]',
         'textarea[placeholder="给 DeepSeek 发送消息"]',
     } == set(site.selectors["composer"])
-    assert {".ds-markdown--block", ".ds-assistant-message-main-content"} == set(
+    assert {"div.ds-markdown", ".ds-markdown--block", ".ds-assistant-message-main-content"} == set(
         site.selectors["reply"]
     )
     busy = site.busy_texts["busy"]

@@ -11,13 +11,23 @@ import http.cookies
 import json
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
 import pytest
 
 from assistant.errors import EnvironmentProblem
-from assistant.simulator import BUSY_FORMS, LANGS, SCENARIOS, Simulator, serve, texts
+from assistant.simulator import (
+    BUSY_FORMS,
+    LANGS,
+    MARKUPS,
+    SCENARIOS,
+    STREAM_PATHS,
+    Simulator,
+    serve,
+    texts,
+)
 from assistant.simulator.settings import Settings
 from assistant.simulator.wire import answer_for
 
@@ -643,6 +653,9 @@ def test_control_endpoints(sim):
         pytest.param({"hide_features": ["voice"]}, ["image_upload"], id="hide-features"),
         pytest.param({"hide_features": 3}, ["hide_features"], id="hide-features-not-a-list"),
         pytest.param({"api_healthy": "yes"}, ["api_healthy"], id="api-healthy"),
+        pytest.param({"markup": "2027"}, list(MARKUPS), id="markup"),
+        pytest.param({"stream_path": "/api/v2/chat"}, list(STREAM_PATHS), id="stream-path"),
+        pytest.param({"hidden_busy_row": "blur"}, ["display-none", "opacity-0"], id="hidden-busy-row"),
         pytest.param({"colour": "red"}, ["scenario", "busy_form", "lang"], id="unknown-setting"),
     ],
 )
@@ -732,6 +745,78 @@ def test_page_carries_the_language(sim, lang, path):
 def test_static_files_are_served(sim, name):
     status, _, body = request(sim, f"/static/{name}")
     assert status == 200 and len(body) > 100
+
+
+# -- the 2026 markup and a moved stream path (tests/test_deepseek_2026.py drives Chromium) ----
+
+
+def page_config(html):
+    """The settings a page load carries to its script (the sim-config JSON)."""
+    start = html.index('<script id="sim-config" type="application/json">') + 48
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_2026_page_has_the_live_sites_hooks_and_not_the_2025_ones(sim, lang):
+    sim.configure(markup="2026", lang=lang, busy_form="toast")
+    html = request(sim, "/")[2]
+    assert 'class="ds-virtual-list-visible-items"' in html
+    assert f'<textarea class="_27c9245" rows="2" placeholder="{texts.PLACEHOLDER[lang]}">' in html
+    assert 'role="button" tabindex="0" aria-disabled="true"' in html and texts.NEW_CHAT[lang] in html
+    for only_2025 in ("chat-input", "chat-messages", 'aria-label="Send"', "ds-markdown--block"):
+        assert only_2025 not in html
+    config = page_config(html)
+    assert config["markup"] == "2026" and config["busyForm"] == "row"  # 2026 knows only its row
+    assert config["texts"]["busy"] == texts.BUSY_ROW[lang]
+    assert (config["texts"]["retry"], config["texts"]["copy"]) == ("重试", "复制")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_2026_busy_hint_carries_the_2026_text_whatever_the_busy_form(sim, lang):
+    sim.configure(markup="2026", scenario="always-busy", busy_form="inline", lang=lang)
+    hint = dict(frames(complete(sim)[2]))["hint"]
+    assert hint["content"] == texts.BUSY_ROW[lang]
+    sim.configure(markup="2026", scenario="http-503", busy_form="inline", lang=lang)
+    assert json.loads(complete(sim)[2])["msg"] == texts.BUSY_ROW[lang]
+
+
+@pytest.mark.parametrize("path", STREAM_PATHS[1:])
+def test_the_stream_path_setting_moves_the_stream(sim, path):
+    sim.configure(stream_path=path)
+    body = {"chat_session_id": "a", "prompt": "single word: pong", "parent_message_id": None}
+    status, headers, text = request(sim, path, body)
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    assert reply_text(frames(text)) == "pong"
+    status, _, text = complete(sim)  # the usual path is gone meanwhile, and not counted
+    assert status == 404 and json.loads(text)["code"] == 404
+    assert sim.completions == 1
+    # The page loads a bundle built against the new path, at its own URL, so a bundle
+    # the browser cached for the old path is not reused.
+    src = f"/static/bundle.js?stream={urllib.parse.quote(path, safe='')}"
+    assert f'<script src="{src}" defer>' in request(sim, "/")[2]
+    head = request(sim, src)[2].split("\n", 1)[0]
+    assert json.loads(head.removeprefix("window.simBuild = ").rstrip(";"))["completion"] == path
+
+
+def test_the_default_stream_path_is_the_real_sites(sim):
+    assert sim.settings.stream_path == "/api/v0/chat/completion" == STREAM_PATHS[0]
+    assert '<script src="/static/bundle.js" defer>' in request(sim, "/")[2]
+    for path in STREAM_PATHS[1:]:
+        assert request(sim, path, {"prompt": "hi"})[0] == 404
+    assert sim.completions == 0
+
+
+@pytest.mark.parametrize("markup", MARKUPS)
+def test_hidden_busy_row_reaches_the_page(sim, markup):
+    sim.configure(markup=markup, hidden_busy_row="visibility-hidden")
+    assert page_config(request(sim, "/")[2])["hiddenBusyRow"] == "visibility: hidden"
+    sim.configure(markup=markup, hidden_busy_row="")  # "" from a command line: none
+    assert sim.settings.hidden_busy_row is None
+    assert page_config(request(sim, "/")[2])["hiddenBusyRow"] is None
+
+
+def test_markup_accepts_a_number(sim):
+    assert sim.configure(markup=2026).settings.markup == "2026"
 
 
 # -- the plain skin (tests/test_second_skin.py drives it through the tool in Chromium) ----

@@ -15,18 +15,22 @@ from assistant.simulator.server import Simulator, serve
 from assistant.simulator.settings import (
     BUSY_FORMS,
     LANGS,
+    MARKUPS,
     SCENARIOS,
     SKINS,
     STATUS_LEVELS,
+    STREAM_PATHS,
     Settings,
 )
 
 __all__ = [
     "BUSY_FORMS",
     "LANGS",
+    "MARKUPS",
     "SCENARIOS",
     "SKINS",
     "STATUS_LEVELS",
+    "STREAM_PATHS",
     "Settings",
     "Simulator",
     "serve",

@@ -197,7 +197,8 @@ class Simulator:
 
     @property
     def completions(self) -> int:
-        """Web completion requests (POST /api/v0/chat/completion) since start/configure."""
+        """Web completion requests (POST to the `stream_path` setting, by default
+        /api/v0/chat/completion, or the plain skin's /backend/conversation) since start/configure."""
         return self._state.completions
 
     @property

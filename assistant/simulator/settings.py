@@ -32,6 +32,27 @@ LANGS = ("en", "zh")
 # busy form and language, so a detector tuned to one skin's quirks shows up as a failure
 # on the other.
 SKINS = ("deepseek", "plain")
+# The DeepSeek skin's transcript markup, by UI generation (shared/GROUND_TRUTH.md):
+# "2025" is the simulator's own stable DOM (bubbles in `.ds-markdown--block`, an error row
+# with role=alert); "2026" [3P] is the live page as a third party captured it: turns in
+# `div.ds-virtual-list-visible-items`, the person's turn `div.ds-message`, a finished
+# answer a plain `div.ds-markdown` followed by an action bar ("复制") that only shows once
+# it is complete, and a busy turn with no answer: "重试" inside the person's turn and the
+# refusal in a sibling row with hashed classes only. In 2026 a busy turn always shows in
+# that row (busy_form is not used) with the 2026 text. The plain skin has one markup.
+MARKUPS = ("2025", "2026")
+# Where the DeepSeek skin's page streams a reply from. The first is the real site's [3P]
+# and the `deepseek` profile's; the others stand for a deploy that moved it, so the
+# profile's stream path matches nothing and only the page can tell busy from answered.
+# Every one is routed; a POST to one that is not the current setting is 404.
+STREAM_PATHS = ("/api/v0/chat/completion", "/api/v1/chat/completion", "/api/v0/chat/stream")
+# How `hidden_busy_row` hides the busy row the page also puts in every turn (inline
+# style on the row itself); a hidden row is not a busy signal (GROUND_TRUTH.md).
+HIDDEN_ROW_STYLES: dict[str, str] = {
+    "display-none": "display: none",
+    "visibility-hidden": "visibility: hidden",
+    "opacity-0": "opacity: 0",
+}
 # Page features the `hide_features` setting can leave out, as a recovering site may
 # ("the chat answers, image recognition is gone").
 FEATURES = ("image_upload",)
@@ -83,6 +104,12 @@ class Settings:
     long_after: int = 2
     skin: str = "deepseek"  # one of SKINS; like the busy form, a page load picks it up
     hide_features: tuple[str, ...] = ()  # FEATURES the page leaves out, on either skin
+    # DeepSeek skin only, fixed when the page loads (reload after configure):
+    markup: str = "2025"  # one of MARKUPS: the transcript's DOM
+    stream_path: str = STREAM_PATHS[0]  # one of STREAM_PATHS: where the page's script posts
+    # One of HIDDEN_ROW_STYLES, or None: every turn ALSO gets a busy row (the markup's own
+    # form, busy text included) hidden that way, answered turns too.
+    hidden_busy_row: str | None = None
     status: str = "none"
     # Status page, beyond the overall level. A component left at None follows `status`;
     # nothing derives the indicator from them, so a test stages exactly what it asserts.
@@ -120,11 +147,25 @@ class Settings:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @property
+    def shown_busy_form(self) -> str:
+        """The busy form the DeepSeek page shows: the setting's, except that the 2026
+        markup only knows its error row."""
+        return "row" if self.markup == "2026" else self.busy_form
+
     def _validate(self) -> None:
         _one_of("scenario", self.scenario, SCENARIOS)
         _one_of("busy form", self.busy_form, BUSY_FORMS)
         _one_of("language", self.lang, LANGS)
         _one_of("skin", self.skin, SKINS)
+        if isinstance(self.markup, int) and not isinstance(self.markup, bool):
+            object.__setattr__(self, "markup", str(self.markup))  # 2026 from JSON or YAML
+        _one_of("markup", self.markup, MARKUPS)
+        _one_of("stream path", self.stream_path, STREAM_PATHS)
+        if self.hidden_busy_row in ("", "none"):
+            object.__setattr__(self, "hidden_busy_row", None)  # "" or "none" from a command line
+        if self.hidden_busy_row is not None:
+            _one_of("hidden busy row style", self.hidden_busy_row, HIDDEN_ROW_STYLES)
         self._validate_features()
         _one_of("status indicator", self.status, STATUS_LEVELS)
         for name in ("component_api", "component_web"):

@@ -27,6 +27,12 @@ RATE_LIMIT = {
 
 RETRY_LABEL = {"en": "Retry", "zh": "重试"}
 
+# The 2026 markup's controls [3P]: the capture shows the Chinese labels next to the English
+# busy text, so both UI languages use them. 重试 (Retry) is the warning-styled button in
+# the person's turn of a busy turn, 复制 (Copy) the action bar's first button.
+RETRY_LABEL_2026 = "重试"
+COPY_LABEL_2026 = "复制"
+
 NEW_CHAT = {"en": "New chat", "zh": "开启新对话"}
 
 PLACEHOLDER = {"en": "Message DeepSeek", "zh": "给 DeepSeek 发送消息"}

@@ -3,11 +3,13 @@ what both skins share: the session cookie, the cacheable script bundle, the sign
 token check and leaving out hidden features. `plain` is the other skin; `skins` picks
 one per page load.
 
-The page is rendered per request from `page.html` so it carries the current language;
-the busy form is fixed when the page loads, like a deployed front end (reload after
-`configure(busy_form=...)`). The stream imitates DeepSeek's SSE: `ready`, `data:` patches,
-`finish`, `close`, or for a busy turn bare `: ` heartbeats, an error `hint` and a
-`close` that asks for a retry.
+The page is rendered per request from `page.html` (the 2025 markup) or `page2026.html`
+(the 2026 markup, `markup` setting) so it carries the current language; the busy form,
+the markup and the stream path are fixed when the page loads, like a deployed front end
+(reload after `configure(...)`). The stream imitates DeepSeek's SSE: `ready`, `data:`
+patches, `finish`, `close`, or for a busy turn bare `: ` heartbeats, an error `hint` and a
+`close` that asks for a retry. It is served at the `stream_path` setting (the real
+site's path by default); the other known paths answer 404 meanwhile.
 
 Browser state is part of the simulation, so each of its faults has its own remedy: the
 page's script is a cacheable bundle (stale-cache serves an old build once, and the
@@ -25,10 +27,12 @@ import re
 import uuid
 from pathlib import Path
 from string import Template
+from urllib.parse import quote
 
 from aiohttp import web
 
 from assistant.simulator import texts, wire
+from assistant.simulator.settings import HIDDEN_ROW_STYLES, STREAM_PATHS
 from assistant.simulator.state import (
     BUSY,
     HTTP_503,
@@ -44,13 +48,41 @@ from assistant.simulator.state import (
 STATE = web.AppKey("state", State)
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
-_PAGE = Template((HERE / "page.html").read_text(encoding="utf-8"))
+_PAGES = {
+    "2025": Template((HERE / "page.html").read_text(encoding="utf-8")),
+    "2026": Template((HERE / "page2026.html").read_text(encoding="utf-8")),
+}
+# The elements chat.js drives, per markup (page.html / page2026.html): the 2026 page has
+# hashed class names only, as the live one does, so the script is told where they are.
+_DOM = {
+    "2025": {
+        "messages": ".chat-messages",
+        "input": "#chat-input",
+        "send": ".send-button",
+        "newChat": ".new-chat-button",
+        "fileInput": ".upload-button input[type=file]",
+        "attachments": ".attachments",
+        "toasts": ".toast-container",
+        "form": ".composer",
+    },
+    "2026": {
+        "messages": ".ds-virtual-list-visible-items",
+        "input": "textarea._27c9245",
+        "send": "div._7436101",
+        "newChat": "div._217e214",
+        "fileInput": "label._17e543b input[type=file]",
+        "attachments": "div._8c1f6e0",
+        "toasts": "div._5e3a8b2",
+        "form": None,
+    },
+}
 
-COMPLETION_PATH = "/api/v0/chat/completion"
+COMPLETION_PATH = STREAM_PATHS[0]
 # What the build before the last deploy posted to; retired since, it answers 410 Gone.
 RETIRED_COMPLETION_PATH = "/api/v0/chat/completion_v1"
 RETIRED_MSG = "This API version has been retired. Please reload the page."  # the simulator's own
-# Each build is chat.js behind a line naming it and the endpoint it was built against.
+# Each build is chat.js behind a line naming it and the endpoint it was built against
+# (the new build's is the `stream_path` setting, filled in per request).
 BUILDS = {
     OLD_BUILD: {"id": "2025.01-old", "completion": RETIRED_COMPLETION_PATH},
     NEW_BUILD: {"id": "2025.02", "completion": COMPLETION_PATH},
@@ -67,37 +99,49 @@ _FEATURE = re.compile(r"[ \t]*<!--feature:([\w-]+)-->\n?(.*?)[ \t]*<!--/feature:
 def add_routes(app: web.Application) -> None:
     """The DeepSeek skin's endpoints; `skins` routes the page paths to the current skin."""
     app.router.add_post("/api/v0/chat_session/create", create_session)
-    app.router.add_post(COMPLETION_PATH, completion)
+    for path in STREAM_PATHS:  # only the `stream_path` setting's answers; see `completion`
+        app.router.add_post(path, completion)
     app.router.add_post(RETIRED_COMPLETION_PATH, retired_completion)
     app.router.add_get("/static/bundle.js", bundle)  # before the static folder, which would 404 it
     app.router.add_static("/static/", STATIC_DIR)
 
 
 async def page(request: web.Request) -> web.Response:
-    """The DeepSeek-style page, in the current language and busy form."""
+    """The DeepSeek-style page, in the current language, busy form and markup."""
     s = request.app[STATE].settings
     lang = s.lang
     config = {
         "lang": lang,
-        "busyForm": s.busy_form,
+        "markup": s.markup,
+        "busyForm": s.shown_busy_form,
+        "hiddenBusyRow": HIDDEN_ROW_STYLES.get(s.hidden_busy_row or ""),
+        "dom": _DOM[s.markup],
         "texts": {
-            "busy": texts.busy_text(s.busy_form, lang),
+            "busy": texts.busy_text(s.shown_busy_form, lang),
             "rateLimit": texts.RATE_LIMIT[lang],
             "errorGeneric": texts.ERROR_GENERIC[lang],
-            "retry": texts.RETRY_LABEL[lang],
+            "retry": texts.RETRY_LABEL_2026 if s.markup == "2026" else texts.RETRY_LABEL[lang],
+            "copy": texts.COPY_LABEL_2026,
         },
         "toastMs": 3000,
     }
     config_json = config_script(config)
-    body = _PAGE.substitute(
+    body = _PAGES[s.markup].substitute(
         lang=lang,
         placeholder=html.escape(texts.PLACEHOLDER[lang]),
         new_chat=html.escape(texts.NEW_CHAT[lang]),
         send_label=html.escape(texts.SEND_LABEL),
         upload_label=html.escape(texts.UPLOAD_LABEL),
         config_json=config_json,
+        bundle_src=html.escape(bundle_src(s.stream_path)),
     )
     return html_page(request, body)
+
+
+def bundle_src(stream_path: str) -> str:
+    """The script bundle's URL: a build against another stream path is another file, as a
+    deploy's would be, so a bundle the browser cached for the old path is not reused."""
+    return "/static/bundle.js" if stream_path == COMPLETION_PATH else f"/static/bundle.js?stream={quote(stream_path, safe='')}"
 
 
 def config_script(config: dict) -> str:
@@ -136,8 +180,11 @@ def script_bundle(request: web.Request, script: str, builds: dict, global_name: 
 
 
 async def bundle(request: web.Request) -> web.Response:
-    """The page's script: chat.js, built against the endpoint of the build this request gets."""
-    return script_bundle(request, "chat.js", BUILDS, "simBuild")
+    """The page's script: chat.js, built against the endpoint of the build this request gets
+    (the new build's is the `stream_path` setting)."""
+    stream_path = request.app[STATE].settings.stream_path
+    builds = {**BUILDS, NEW_BUILD: {**BUILDS[NEW_BUILD], "completion": stream_path}}
+    return script_bundle(request, "chat.js", builds, "simBuild")
 
 
 async def retired_completion(request: web.Request) -> web.Response:
@@ -156,6 +203,9 @@ def bearer(request: web.Request) -> str:
 
 
 async def completion(request: web.Request) -> web.StreamResponse:
+    if request.path != request.app[STATE].settings.stream_path:
+        # Another deploy's stream path: not served now, and not counted as a send.
+        return wire.json_response({"code": 404, "msg": "Not Found", "data": None}, status=404)
     body = await json_body(request)
     prompt = str(body.get("prompt") or "")
     chat_id = str(body.get("chat_session_id") or "")
@@ -166,7 +216,7 @@ async def completion(request: web.Request) -> web.StreamResponse:
     s = turn.settings
 
     if turn.outcome == HTTP_503:
-        msg = texts.busy_text(s.busy_form, s.lang)
+        msg = texts.busy_text(s.shown_busy_form, s.lang)
         return wire.json_response({"code": 503, "msg": msg, "data": None}, status=503)
     if turn.outcome == RATE_LIMIT:
         headers = {"Retry-After": s.retry_after} if s.retry_after else None
@@ -212,7 +262,7 @@ async def heartbeats(stream: web.StreamResponse, count: int, interval: float, te
 def _busy_hint(s) -> dict:
     return {
         "type": "error",
-        "content": texts.busy_text(s.busy_form, s.lang),
+        "content": texts.busy_text(s.shown_busy_form, s.lang),
         "clear_response": True,
         "finish_reason": "generation_timeout",
     }
