@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 from pathlib import Path
@@ -10,7 +11,13 @@ from pathlib import Path
 from assistant import events as ev
 from assistant.browser.proxy import proxy_settings, public_proxy
 from assistant.chat.detect import AttemptResult, Signal
-from assistant.errors import BadSelector, EnvironmentProblem, PlaybookError, StepFailed
+from assistant.errors import (
+    BadSelector,
+    EnvironmentProblem,
+    PlaybookError,
+    StepFailed,
+    interrupted_by,
+)
 from assistant.playbook.model import Playbook, Route, Step
 from assistant.probes import ProbeContext
 from assistant.records import AttemptRecord, RouteRecord, RunResult, StepRecord
@@ -33,6 +40,7 @@ class StepContext:
     async def screenshot(self, name: str | None, full_page: bool) -> str:
         path = self.runner.artifact_path(f"{name or 'step-' + self.index}.png")
         await self.page.screenshot(path=str(path), full_page=full_page)
+        os.chmod(path, 0o600)  # a screenshot shows what the signed-in page showed
         self.runner.result.artifacts.append(str(path))
         return f"saved {path}"
 
@@ -131,7 +139,7 @@ class Runner:
             result.outcome = "failed" if any(s.outcome == "failed" for s in result.steps) else "passed"  # `when` skips pass
             result.notes.extend(plain_notes(result))
         except (asyncio.CancelledError, KeyboardInterrupt):
-            result.outcome, result.summary = "interrupted", "interrupted by the person (Ctrl-C)"
+            result.outcome, result.summary = "interrupted", f"interrupted by {interrupted_by()}"
             raise
         except Exception as exc:
             result.outcome, result.error = "error", str(exc)
@@ -195,6 +203,7 @@ class Runner:
         if self.trace == "on" or failed:
             path = self.artifact_path(f"trace{'-' + route.name if route else ''}.zip")
             await context.tracing.stop(path=str(path))
+            os.chmod(path, 0o600)  # a trace holds every request's Cookie and Authorization headers
             self.result.artifacts.append(str(path))
         else:
             await context.tracing.stop()
@@ -292,10 +301,17 @@ class Runner:
                     stop_note = f"; stopped before attempt {number}: the next wait ({waited:g} s) would pass the {policy.budget:g} s budget"
                     break
                 await self.wait(index, waited, reason, number, total)
-                if not step.is_block:
-                    await self._guard(step, self.ctx.chat.re_ask())
+            recovery = None
+            if number > 1 and not step.is_block:
+                recovery = await self._guard(step, self.ctx.chat.re_ask())
             self.emit(ev.AttemptStarted(index, number, total))
-            attempt = await self._attempt(step, index, number, waited)
+            if recovery is not None and not recovery.passed:  # could not even ask again: that is the attempt
+                attempt = AttemptRecord(number, recovery.outcome, {**recovery.signal.to_dict(), "summary": f"could not ask again: {recovery.detail}"},
+                                        self.clock.wall().isoformat(timespec="milliseconds"), waited, 0.0, False, recovery.detail)
+            else:
+                attempt = await self._attempt(step, index, number, waited)
+                if recovery is not None:
+                    attempt.signal["recovery"] = recovery.detail
             record.attempts.append(attempt)
             self.emit(ev.AttemptEnded(index, number, attempt.outcome, attempt.signal, attempt.duration_s))
             if attempt.passed or policy is None or attempt.outcome not in policy.when:
@@ -357,6 +373,18 @@ class Runner:
                 f"{step.pos}: step {step.kind}: {exc}. Fix the selector in the playbook or in the site "
                 f"profile {self.playbook.site.name!r}."
             ) from None
+        except (PlaybookError, EnvironmentProblem, asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a Playwright error: the attempt's outcome, never a traceback
+            from assistant.chat.driver import first_line
+
+            line = first_line(exc)
+            if "has been closed" in line or type(exc).__name__ == "TargetClosedError":
+                crashed = self.ctx.chat is not None and getattr(self.ctx.chat, "crashed", False)
+                if not crashed:
+                    raise EnvironmentProblem(f"{step.pos}: step {step.kind}: the browser closed during the step ({line}). Was it killed, or out of memory?") from None
+                line = "the page crashed (its renderer process died)"
+            return AttemptResult("error", Signal("step", line), passed=False, detail=line)
         if isinstance(value, AttemptResult):
             return value
         return AttemptResult("ok", Signal("step", str(value or "done")), passed=True, detail=str(value or ""))

@@ -41,7 +41,14 @@ needs_plain = pytest.mark.skipif(not HAS_PLAIN, reason="the simulator has no pla
         pytest.param("Something went wrong. Please try again.", "error", id="went-wrong"),
         pytest.param("生成回复时出错。", "error", id="zh-error"),
         pytest.param("Our website is currently under maintenance.", "error", id="maintenance"),
+        pytest.param("We are experiencing unusually high traffic. Please try again soon.", "busy", id="unusual-traffic-try-soon"),
+        pytest.param("Too many people are using the assistant right now.", "busy", id="too-many-people"),
+        pytest.param("当前使用人数较多，请稍后再试", "busy", id="zh-many-users"),
+        pytest.param("算力不足，正在排队中", "busy", id="zh-no-compute-queued"),
+        pytest.param("You've hit your usage limit. Slow down.", "rate_limited", id="usage-limit"),
+        pytest.param("请求过多，请一分钟后再试", "rate_limited", id="zh-too-many-requests"),
         pytest.param("pong", None, id="an-answer"),
+        pytest.param("Capacity planning means sizing servers for peak demand.", None, id="capacity-as-a-topic"),
         pytest.param("Rate limiting is a technique to control traffic.", None, id="rate-limiting-topic"),
     ],
 )
@@ -191,6 +198,7 @@ def test_every_busy_form_without_a_profile(sim, run_text, skin, form, lang):
         pytest.param("http-503", "busy", "http", id="http-503"),
         pytest.param("rate-limit", "rate_limited", "http", id="rate-limit-429"),
         pytest.param("stream-stall", "error", "stream", id="stream-stall"),
+        pytest.param("stream-truncated", "error", "stream", id="stream-truncated"),
     ],
 )
 def test_scenarios_without_a_profile(sim, run_text, skin, scenario, outcome, source):

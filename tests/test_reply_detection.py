@@ -59,6 +59,7 @@ def test_a_reply_that_talks_about_server_busy_is_an_answer(run_text, prompt):
         pytest.param("http-503", "busy", "http", 503, id="http-503"),
         pytest.param("rate-limit", "rate_limited", "http", 429, id="rate-limit-429"),
         pytest.param("stream-stall", "error", "stream", None, id="stream-stall"),
+        pytest.param("stream-truncated", "error", "stream", None, id="stream-truncated"),
     ],
 )
 def test_scenario_outcomes(sim, run_text, scenario, outcome, source, status):

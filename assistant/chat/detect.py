@@ -84,11 +84,29 @@ class StreamSummary:
     hint_event: str | None = None
     json_error: dict[str, Any] | None = None
     done: bool = False  # `data: [DONE]`: the OpenAI-style normal end
+    framed: bool = False  # a dialect with an end marker: DeepSeek's `ready`, or OpenAI-style choices
+    ended: bool = False  # its end marker came: `finish`/`close`, [DONE], a finish_reason
+
+
+def _repaired(text: str) -> str:
+    """UTF-8 that was read as windows-1252 on the way (an event stream sent without a
+    charset, as a browser decodes it), decoded again; any other text as it is."""
+    if not re.search("[\u00c2-\u00f4][\u0080-\u00bf\u0152-\u2122]", text):
+        return text
+    try:
+        raw = bytes(_CP1252.get(ch, ord(ch)) for ch in text)
+        return raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return text
+
+
+# windows-1252 as browsers decode it: bytes 0x80-0x9f to these, the rest as Latin-1.
+_CP1252 = {bytes([b]).decode("cp1252"): b for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
 
 
 def parse_sse(body: bytes) -> StreamSummary:
     """Read an SSE body: heartbeat comments, named events, data payloads, error hints."""
-    text = body.decode("utf-8", errors="replace")
+    text = _repaired(body.decode("utf-8", errors="replace"))
     summary = StreamSummary()
     stripped = text.strip()
     if stripped.startswith("{"):  # JSON where a stream was expected: an error envelope
@@ -116,12 +134,20 @@ def parse_sse(body: bytes) -> StreamSummary:
 
 def _note_payload(summary: StreamSummary, event: str, payload: str) -> None:
     if payload == "[DONE]":
-        summary.done = True
+        summary.done = summary.ended = True
         return
     try:
         value = json.loads(payload)
     except ValueError:
         value = None
+    if event == "ready":
+        summary.framed = True
+    elif event in ("finish", "close", "done", "end", "message_stop"):
+        summary.ended = True
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        summary.framed = True
+        if any(isinstance(c, dict) and c.get("finish_reason") for c in value["choices"]):
+            summary.ended = True
     if isinstance(value, dict) and _is_error(event, value):
         if summary.hint is None:
             summary.hint, summary.hint_event = value, event
@@ -178,4 +204,6 @@ def classify_stream(summary: StreamSummary) -> tuple[str, str] | None:
     if not summary.content:
         beats = summary.heartbeats
         return "error", f"stream ended without an answer after {beats} heartbeat{'s' if beats != 1 else ''}"
+    if summary.framed and not summary.ended:
+        return "error", "the stream ended before the answer finished (no finish event)"
     return None

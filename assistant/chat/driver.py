@@ -1,20 +1,30 @@
 """The chat as the steps see it: open, new chat, send, wait for the reply, look for features.
 
 Selectors come from the site profile as lists of alternatives; the first that matches
-wins. Network listeners stay on the page for its lifetime and feed each sent message's
-`Turn`, so a reply's evidence is collected from the moment it is sent.
+wins. Where the profile names none, the in-page reader finds the control the way a person
+would (in the document, open shadow roots and same-origin iframes). Every control is
+waited for until it is visible and enabled, within the step's time limit. Network and
+WebSocket listeners stay on the page for its lifetime and feed each sent message's `Turn`,
+so a reply's evidence is collected from the moment it is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import urljoin
 
 from assistant.chat.detect import AttemptResult
-from assistant.chat.pagewatch import MARK_JS, watch_selectors
+from assistant.chat.pagewatch import MARK_JS, call, watch_selectors
 from assistant.chat.watch import ReplyWatch, Turn
 from assistant.errors import BadSelector, StepFailed
 from assistant.playbook.model import SiteProfile
+
+CONFIRM_S = 5.0  # a send shows in the transcript, or leaves the page, within this
+POLL_S = 0.1  # how often a missing control is looked for again, within the step's time limit
+SETTLE_QUIET_S, SETTLE_MOST_S = 0.2, 2.0  # without a reply selector: the page is still this long before a send
+FIND_COMPOSER, FIND_SEND, DIALOGS, CONTROL, SETTLE = (call(n) for n in ("findComposer", "findSend", "dialogs", "control", "settle"))
+MARKED = {"composer": "[data-assistant-composer]", "send": "[data-assistant-send]", "control": "[data-assistant-control]"}
 
 
 def first_line(exc: BaseException) -> str:
@@ -31,6 +41,16 @@ def _reraise_selector(exc: Exception, selector: str) -> None:
         raise BadSelector(selector, first_line(exc)) from None
 
 
+class _Pick:
+    """The first match of a locator, with `.last` for the newest one instead."""
+
+    def __init__(self, loc):
+        self._loc, self.last = loc, loc.last
+
+    def __getattr__(self, name):
+        return getattr(self._loc.first, name)
+
+
 class ChatDriver:
     """Drives one chat page according to a site profile."""
 
@@ -38,10 +58,17 @@ class ChatDriver:
         self.page, self.site = page, site
         self.turn: Turn | None = None
         self.last_text: str | None = None
+        self.crashed = False
         page.on("request", lambda r: self.turn and self.turn.on_request(r))
         page.on("response", lambda r: self.turn and self.turn.on_response(r))
         page.on("requestfinished", lambda r: self.turn and self.turn.on_finished(r))
         page.on("requestfailed", lambda r: self.turn and self.turn.on_failed(r))
+        page.on("websocket", self._on_websocket)
+        page.on("crash", lambda _page: setattr(self, "crashed", True))
+
+    def _on_websocket(self, ws) -> None:
+        ws.on("framesent", lambda _payload: self.turn and self.turn.on_frame(ws.url, "sent"))
+        ws.on("framereceived", lambda _payload: self.turn and self.turn.on_frame(ws.url, "received"))
 
     def locator(self, key: str, selectors: tuple[str, ...] | None = None):
         """A locator for a site-profile key (or explicit selectors): alternatives, first match."""
@@ -53,7 +80,7 @@ class ChatDriver:
         loc = self.page.locator(selectors[0])
         for alternative in selectors[1:]:
             loc = loc.or_(self.page.locator(alternative))
-        return loc.first
+        return _Pick(loc)
 
     async def open(self, url: str, timeout: float) -> str:
         target = urljoin(self.site.url.rstrip("/") + "/", url.lstrip("/")) if not re.match(r"^https?://", url) else url
@@ -61,15 +88,28 @@ class ChatDriver:
             response = await self.page.goto(target, timeout=timeout * 1000, wait_until="load")
         except Exception as exc:
             reason = first_line(exc)
+            local = re.match(r"^https?://(127\.|localhost|\[::1\])", target) is not None
+            hint = " (For the simulator: is `assistant simulate` running on that port?)" if local else ""
             raise StepFailed(
-                f"could not open {target}: {reason}. Is the chat reachable from here? "
-                "(For the simulator: is `assistant simulate` running on that port? Use --url to point elsewhere.)",
+                f"could not open {target}: {reason}. Is the chat reachable from here?{hint}",
                 outcome="timeout" if "Timeout" in reason else "error",
             ) from None
         status = response.status if response else None
         if status is not None and status >= 400:
             raise StepFailed(f"{target} answered HTTP {status}")
-        return f"{target} loaded (HTTP {status})"
+        return f"{target} loaded (HTTP {status})" + await self._dialog_note()
+
+    async def _dialog_note(self) -> str:
+        """Say so when a dialog covers the page (a "What's new", a cookie banner)."""
+        try:
+            found = await self.page.evaluate(DIALOGS, None)
+        except Exception:
+            return ""
+        if not found:
+            return ""
+        buttons = ", ".join(repr(b) for b in found[0]["buttons"]) or "none"
+        return (f"; a dialog is open over the page ({found[0]['text'][:80]!r}; its buttons: {buttons}): "
+                "add a `click` step to close it before sending")
 
     async def new_chat(self) -> str:
         control = self.locator("new_chat")
@@ -78,24 +118,118 @@ class ChatDriver:
         return "started a new conversation"
 
     async def send(self, text: str, timeout: float) -> str:
-        composer = self.locator("composer")
-        await self._act(composer.wait_for(state="visible", timeout=timeout * 1000), "composer")
-        await composer.fill(text)
+        composer = await self._composer(timeout)
+        if not self.site.selectors.get("reply"):  # the reply is read as what is new: let late drawing finish first
+            await self._find(SETTLE, [SETTLE_QUIET_S * 1000, SETTLE_MOST_S * 1000])
+        await self._act(composer.fill(text, timeout=timeout * 1000), "composer")
         await self._begin_turn(text)
         self.last_text = text
-        await self._press_send(composer)
-        return f"sent {len(text)} characters"
+        how = await self._press_send(composer)
+        await self._confirm_send(how)
+        return f"sent {len(text)} characters ({how})"
 
-    async def _press_send(self, composer) -> None:
+    async def _composer(self, timeout: float):
+        """The composer, once it is visible and enabled: the profile's, else the reader's pick."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self.site.selectors.get("composer"):
+            composer = self.locator("composer")
+            await self._act(composer.wait_for(state="visible", timeout=timeout * 1000), "composer")
+            while not await self._editable(composer):
+                if loop.time() >= deadline:
+                    raise StepFailed(f"the composer stays disabled or read-only after {timeout:g} s: the page may be locked after an error", outcome="timeout")
+                await asyncio.sleep(POLL_S)
+            await composer.evaluate("el => el.setAttribute('data-assistant-composer', '1')")
+            return composer
+        found = None
+        while True:
+            found = await self._find(FIND_COMPOSER)
+            if found and not found["disabled"]:
+                return await self._marked("composer")
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(POLL_S)
+        if found:
+            why = await self._dialog_note() or ": the page may be locked after an error"
+            raise StepFailed(f"the composer ({found['tag']} {found['label']!r}) stays disabled after {timeout:g} s{why}", outcome="timeout")
+        raise StepFailed(
+            f"no composer found within {timeout:g} s: no visible text field (textarea, text input, contenteditable, "
+            "role=textbox) in the page, its open shadow roots or same-origin iframes. Name it in the site profile "
+            "under selectors.composer (`assistant probe-site URL` drafts one)", outcome="timeout")
+
+    async def _marked(self, kind: str):
+        """The element the reader marked, in whichever frame it is (CSS pierces shadow roots, not frames)."""
+        for frame in self.page.frames:
+            loc = frame.locator(MARKED[kind])
+            try:
+                if await loc.count():
+                    return loc.first
+            except Exception:  # a frame going away
+                continue
+        return self.page.locator(MARKED[kind]).first
+
+    async def _find(self, script: str, arg=None):
+        try:
+            return await self.page.evaluate(script, arg)
+        except Exception as exc:
+            if "closed" in str(exc) or "crash" in str(exc).lower():
+                raise
+            return None  # a navigation in progress: look again
+
+    @staticmethod
+    async def _shows(locator) -> bool:
+        try:
+            return await locator.is_visible()
+        except Exception:
+            return False
+
+    @staticmethod
+    async def _editable(locator) -> bool:
+        try:
+            return await locator.is_editable(timeout=1000)
+        except Exception:
+            return False
+
+    async def _press_send(self, composer) -> str:
         if self.site.selectors.get("send"):
             button = self.locator("send")
             try:
-                if await button.is_visible() and await button.get_attribute("aria-disabled") != "true":
+                if await button.is_visible() and await button.get_attribute("aria-disabled") != "true" and await button.is_enabled():
                     await button.click(timeout=5_000)
-                    return
+                    return "clicked send"
             except Exception as exc:
                 _reraise_selector(exc, ", ".join(self.site.selectors["send"]))
-        await composer.press("Enter")  # every chat of this kind also sends on Enter
+        await self._act(composer.press("Enter", timeout=5_000), "composer")
+        return "pressed Enter"
+
+    async def _confirm_send(self, how: str) -> None:
+        """The message shows in the transcript, or a request or frame left the page; else
+        try the page's send control once, and fail saying the message was not sent."""
+        if await self._sent_within(CONFIRM_S):
+            return
+        if how == "pressed Enter" and await self._find(FIND_SEND):
+            try:
+                await (await self._marked("send")).click(timeout=3_000)
+            except Exception:
+                pass
+            if await self._sent_within(CONFIRM_S):
+                return
+        raise StepFailed(
+            f"the message was not sent: after {how} nothing showed in the transcript and no request or "
+            "WebSocket frame left the page (a dialog over the composer? a send control the profile does not name?)")
+
+    async def _sent_within(self, seconds: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            if self.turn.left_the_page:
+                return True
+            snap = await self._find(call("snap"), watch_selectors(self.site, self.last_text))
+            if snap and snap.get("sent"):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(POLL_S)
 
     async def _begin_turn(self, prompt: str | None) -> None:
         """Mark what the page shows before the send; the reply is what comes after."""
@@ -104,21 +238,59 @@ class ChatDriver:
             await self.page.evaluate(MARK_JS, selectors)
         except Exception as exc:
             _reraise_selector(exc, str(selectors))
-            raise
+            raise StepFailed(f"could not read the page before sending: {first_line(exc)}") from None
         self.turn = Turn(self.site.stream.paths, prompt)
 
     async def re_ask(self) -> str:
-        """Ask again: the page's own Retry button when it shows one, else send the message again."""
+        """Ask again, the way a person would: stop a reply still generating, then the page's own
+        Retry button; else, with the composer locked, a reload, then a new chat; then send again."""
+        done = []
+        if await self._control("stop"):
+            done.append("stopped the reply still generating")
         if self.site.selectors.get("retry_button"):
-            button = self.locator("retry_button")
+            button = self.locator("retry_button").last  # the newest turn's, not an older one's
             if await button.is_visible():
+                # Mark before the click (what it draws is new), count texts after it: the page
+                # takes its old error row away on the click, and the next one with the same
+                # words must count as new.
                 await self._begin_turn(self.last_text)
-                await button.click(timeout=5_000)
-                return "clicked the page's Retry button"
+                await self._act(button.click(timeout=5_000), "retry_button")
+                await self._find(call("recount"))
+                return "; ".join([*done, "clicked the page's Retry button"])
         if self.last_text is None:
             raise StepFailed("nothing to ask again: no message was sent before this step")
-        await self.send(self.last_text, 10.0)
-        return "sent the message again"
+        if await self._locked():
+            if (name := await self._control("retry")) is not None:
+                await self._begin_turn(self.last_text)
+                return "; ".join([*done, f"clicked the page's {name!r} button"])
+            await self._act(self.page.reload(wait_until="load", timeout=30_000), "reload")
+            done.append("reloaded the page (the composer was locked)")
+            if await self._locked() and self.site.selectors.get("new_chat") and await self._shows(self.locator("new_chat")):
+                await self.new_chat()
+                done.append("started a new chat")
+        sent = await self.send(self.last_text, 10.0)
+        return "; ".join([*done, f"sent the message again ({sent})"])
+
+    async def _control(self, kind: str) -> str | None:
+        """Click the page's own stop or retry control when one shows; its name, or None."""
+        name = await self._find(CONTROL, kind)
+        if not name:
+            return None
+        try:
+            await (await self._marked("control")).click(timeout=3_000)
+        except Exception:
+            return None
+        return name
+
+    async def _locked(self) -> bool:
+        composer = self.locator("composer") if self.site.selectors.get("composer") else None
+        if composer is None:
+            found = await self._find(FIND_COMPOSER)
+            return bool(found and found["disabled"])
+        try:
+            return await composer.is_visible() and not await composer.is_editable(timeout=1000)
+        except Exception:
+            return True
 
     async def expect_reply(self, *, contains: str | None, matches: str | None, timeout: float) -> AttemptResult:
         if self.turn is None:
@@ -148,11 +320,40 @@ class ChatDriver:
             raise StepFailed(f"{what} is not visible after {timeout:g} s", outcome="timeout") from None
         return f"{target} is visible"
 
+    # -- the page's own controls, for what a person does before chatting ---------------
+
+    def target(self, selector: str | None = None, role: str | None = None, text: str | None = None):
+        """A locator from a selector, or a role and its visible name, or a visible text."""
+        if selector:
+            return self.page.locator(selector).first
+        if role:
+            return self.page.get_by_role(role, name=text).first if text else self.page.get_by_role(role).first
+        return self.page.get_by_text(text, exact=False).first
+
+    async def click(self, where: str, timeout: float, **how) -> str:
+        await self._act(self.target(**how).click(timeout=timeout * 1000), where)
+        return f"clicked {where}"
+
+    async def fill(self, where: str, value: str, timeout: float, **how) -> str:
+        await self._act(self.target(**how).fill(value, timeout=timeout * 1000), where)
+        return f"filled {where} with {len(value)} characters"
+
+    async def press(self, where: str | None, key: str, timeout: float, **how) -> str:
+        if any(how.values()):
+            await self._act(self.target(**how).press(key, timeout=timeout * 1000), where or "control")
+            return f"pressed {key} in {where}"
+        await self._act(self.page.keyboard.press(key), "keyboard")
+        return f"pressed {key}"
+
     async def _act(self, awaitable, key: str):
         try:
             return await awaitable
+        except StepFailed:
+            raise
         except Exception as exc:
-            _reraise_selector(exc, ", ".join(self.site.selectors.get(key, ())))
+            _reraise_selector(exc, ", ".join(self.site.selectors.get(key, ())) or key)
+            if self.crashed:
+                raise StepFailed("the page crashed (its renderer process died)") from None
             raise StepFailed(
                 f"the {key} control did not respond ({first_line(exc)}); its selectors in the site "
                 f"profile {self.site.name!r} may be out of date",

@@ -30,6 +30,9 @@ from assistant.playbook.model import SiteProfile
 from assistant.timing.retry import parse_retry_after
 
 SETTLE_S = 1.0  # with no "generating" indicator: a finished stream's text is final after this
+BUSY_SETTLE_S = 0.3  # with no stream and no indicator: a busy-only text stands after this without a change
+FAIL_GRACE_S = 1.0  # a stream that failed: the page's own message wins if it shows within this
+EMPTY_GRACE_S = 0.5  # a finished stream whose text the page has not shown yet: empty after this
 
 
 class Turn:
@@ -45,6 +48,23 @@ class Turn:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.sent: set = set()  # requests made after the send (guessing only)
         self.streams: set = set()  # the ones guessed to be the reply's stream
+        self.requests = 0  # requests of any kind the page made after the send
+        self.frames_sent = self.frames_received = 0  # WebSocket frames after the send
+        self.socket: str | None = None  # the URL of the WebSocket that carried them
+
+    def on_frame(self, url: str, direction: str) -> None:
+        """A WebSocket frame after the send: the transport of chats that do not stream over HTTP."""
+        self.socket = self.socket or url
+        if direction == "sent":
+            self.frames_sent += 1
+        else:
+            self.frames_received += 1
+            self.queue.put_nowait(("frame", url))
+
+    @property
+    def left_the_page(self) -> bool:
+        """Whether anything went out after the send: a request or a WebSocket frame."""
+        return bool(self.requests or self.frames_sent)
 
     def wants(self, url: str) -> bool:
         path = urlparse(url).path
@@ -54,6 +74,7 @@ class Turn:
         return request in self.sent and generic.is_reply_request(request.method, urlparse(request.url).path)
 
     def on_request(self, request) -> None:
+        self.requests += 1
         if not self.paths:
             self.sent.add(request)
 
@@ -81,6 +102,15 @@ class Turn:
 class _Stream:
     opened: bool = False
     done: bool = False  # finished normally, with content
+    recognised: bool = False  # its dialect has an end marker we read (DeepSeek's, OpenAI's)
+
+
+@dataclass
+class _Pending:
+    """A decision the page suggests but that stands only if nothing changes until `at`."""
+
+    at: float
+    result: AttemptResult
 
 
 class ReplyWatch:
@@ -93,22 +123,32 @@ class ReplyWatch:
         self.known: str | None = None
         self.reply: str | None = None
         self.generating: bool | None = None
+        self.was_generating = False
+        self.locked: bool | None = None
+        self.fallback: _Pending | None = None  # the stream failed: the page may still say why
 
     async def run(self, timeout: float) -> AttemptResult:
         loop = asyncio.get_running_loop()
-        deadline, settle_at = loop.time() + timeout, None
+        deadline, pending = loop.time() + timeout, None
         dom = net = None
         try:
             while True:
                 dom = dom or asyncio.ensure_future(self.page.evaluate(WATCH_JS, [self.sel, self.known]))
                 net = net or asyncio.ensure_future(self.turn.queue.get())
-                until = deadline if settle_at is None else min(deadline, settle_at)
+                until = deadline if pending is None else min(deadline, pending.at)
                 done, _ = await asyncio.wait({dom, net}, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED)
                 if net in done:
                     kind, obj = net.result()
                     net = None
                     result = await self._on_network(kind, obj)
-                    if result:
+                    if result and kind == "failed":
+                        # The stream failed: give the page a moment to show its own message, which
+                        # says more (a busy toast) than "the request failed".
+                        self.fallback = _Pending(loop.time() + FAIL_GRACE_S, await self._with_dom(result))
+                        pending = pending or self.fallback
+                        dom.cancel()
+                        dom, self.known = None, None
+                    elif result:
                         return await self._with_dom(result)
                     if self.stream.done:  # look again now: the page may hold the final text already
                         dom.cancel()
@@ -118,13 +158,13 @@ class ReplyWatch:
                     dom = None
                     if snap is not None:
                         self.known = snap["key"]
-                        result, settle = self._on_dom(snap)
+                        result, pending = self._on_dom(snap, loop.time())
                         if result:
                             return result
-                        settle_at = loop.time() + SETTLE_S if settle else None
+                        pending = pending or self.fallback
                 if not done:
-                    if settle_at is not None and loop.time() >= settle_at:
-                        return self._answered("dom", "the reply stopped changing after the stream ended")
+                    if pending is not None and loop.time() >= pending.at:
+                        return pending.result
                     if loop.time() >= deadline:
                         return self._timeout(timeout)
         finally:
@@ -139,11 +179,18 @@ class ReplyWatch:
             message = str(exc)
             if "SyntaxError" in message or "not a valid selector" in message:
                 raise BadSelector(str(self.sel), message.splitlines()[0]) from None
+            if "crash" in message.lower() or "closed" in message.lower():
+                raise
             # A navigation destroyed the page's context: watch again once it has loaded.
-            await self.page.wait_for_load_state()
+            try:
+                await self.page.wait_for_load_state()
+            except Exception:
+                raise exc from None
             return None
 
     async def _on_network(self, kind: str, obj) -> AttemptResult | None:
+        if kind == "frame":
+            return None  # WebSocket traffic: the page shows what it carried
         if kind == "response":
             outcome = classify_status(obj.status)
             if outcome is None:
@@ -155,6 +202,10 @@ class ReplyWatch:
             return AttemptResult(outcome, sig, passed=False)
         if kind == "failed":
             failure = obj.failure or "unknown failure"
+            if "ERR_ABORTED" in failure and self.reply:
+                # The page cancelled its own stream once the answer was on screen: not an error.
+                self.stream.done = True
+                return None
             sig = Signal("stream", f"stream request failed: {failure}", url=obj.url, event="requestfailed")
             return AttemptResult("error", sig, passed=False)
         response = await obj.response()
@@ -168,6 +219,7 @@ class ReplyWatch:
         decided = classify_stream(summary)
         if decided is None:
             self.stream.done = True
+            self.stream.recognised = summary.framed  # a dialect whose normal end we can read
             return None
         outcome, line = decided
         hint = summary.hint or {}
@@ -177,32 +229,67 @@ class ReplyWatch:
         sig = Signal("stream", line, url=obj.url, event=event, text=hint_text(hint) if hint else None, extra={"heartbeats": summary.heartbeats, "finish_reason": reason})
         return AttemptResult(outcome, sig, passed=False)
 
-    def _on_dom(self, snap: dict) -> tuple[AttemptResult | None, bool]:
+    def _on_dom(self, snap: dict, now: float) -> tuple[AttemptResult | None, _Pending | None]:
         for box in snap["boxes"]:
             hit = self._hit(box["text"], whole=False, loose=box["loose"])
             if hit:
-                return self._dom_result(hit, box["where"], box["text"]), False
-        self.generating = snap["generating"]
+                return self._dom_result(hit, box["where"], box["text"]), None
+        self.generating, self.locked = snap["generating"], snap.get("locked")
+        self.was_generating = self.was_generating or bool(self.generating)
         replies = [r for r in snap["replies"] if r]
-        if not replies:
-            return None, False
-        self.reply = replies[-1]
+        self.reply = replies[-1] if replies else None
         stream_known = bool(self.turn.paths) or self.stream.opened  # named, or guessed and seen
-        hit = self._hit(self.reply, whole=True)
-        if hit and not self.stream.done:
-            # A normal answer can pass through the busy text while it streams in, so an
-            # open stream decides (its hint or its finish); with none seen, the page does.
-            if stream_known and self.stream.opened:
-                return None, False
-            return self._dom_result(hit, "reply bubble", self.reply), False
+        # A stream we can read that finished normally is the server saying "answered", even
+        # when the answer quotes a busy text; one we only guessed at says nothing of the sort.
+        busy = None if self.stream.done and self.stream.recognised else self._busy_text(snap)
+        if busy is not None:
+            # A normal answer can pass through busy words while it streams in, so an open
+            # stream or a page that says it is still generating decides; with neither, the
+            # text decides once it has stopped changing for a moment.
+            if (stream_known and self.stream.opened and not self.stream.done) or self.generating:
+                return None, None
+            if self.stream.done:  # a guessed stream ended: its text is final
+                return busy, None
+            if self.generating is False or not stream_known and not self.turn.frames_received:
+                return busy, None
+            return None, _Pending(now + BUSY_SETTLE_S, busy)
+        if self.reply is None:
+            if self.stream.done or (self.was_generating and self.generating is False):
+                return None, _Pending(now + EMPTY_GRACE_S, self._empty())
+            return None, None
         # From here the text is an answer: a stream that finished normally, without an
         # error hint, is the server saying so, even when the answer quotes the busy text.
-        final = self.stream.done or not stream_known
+        # A stream the profile names that never came leaves it to the page, once the page
+        # says it has finished (its `generating` or `reply_done` element).
+        page_done = self.generating is False and bool(self.sel.get("generating") or self.sel.get("done"))
+        final = self.stream.done or not stream_known or (not self.stream.opened and page_done)
         if final and self.generating is False:
-            return self._answered("dom", "the reply finished"), False
-        if self.expect is not None and self.expect(self.reply) and (final or not stream_known):
-            return self._answered("dom", "the reply matched"), False
-        return None, final and self.generating is None
+            return self._answered("dom", "the reply finished" + self._transport()), None
+        if self.expect is not None and self.expect(self.reply) and final and self.generating is not True:
+            return self._answered("dom", "the reply matched" + self._transport()), None
+        if final and self.generating is None:
+            return None, _Pending(now + SETTLE_S, self._answered("dom", "the reply stopped changing" + self._transport()))
+        return None, None
+
+    def _busy_text(self, snap: dict) -> AttemptResult | None:
+        """The reply bubble, or a row of new text outside it, that holds nothing but an error."""
+        if self.reply and (hit := self._hit(self.reply, whole=True)):
+            return self._dom_result(hit, "reply bubble", self.reply)
+        for row in snap.get("rows", ()):
+            if row != self.reply and (hit := self._hit(row, whole=True)):
+                return self._dom_result(hit, "new row", row)
+        return None
+
+    def _transport(self) -> str:
+        if self.stream.done:
+            return ""
+        if self.turn.frames_received:
+            return f" (no HTTP stream; {self.turn.frames_received} WebSocket frames from {urlparse(self.turn.socket or '').path or '/'})"
+        return " (no stream recognised: the page decided)" if not self.turn.paths else ""
+
+    def _empty(self) -> AttemptResult:
+        sig = Signal("dom", "the reply is empty: the page finished without showing an answer" + self._transport(), where="reply bubble")
+        return AttemptResult("error", sig, passed=False, reply="")
 
     def _hit(self, text: str, *, whole: bool, loose: bool = False) -> tuple[str, str, str] | None:
         """(outcome, what to quote, how it was known): the profile's exact texts first, then
@@ -226,7 +313,14 @@ class ReplyWatch:
         return AttemptResult("answered", sig, passed=True, reply=self.reply)
 
     def _timeout(self, timeout: float) -> AttemptResult:
-        seen = "a stream was open" if self.stream.opened else "no stream started"
+        if self.stream.opened:
+            seen = "a stream was open"
+        elif self.turn.frames_received:
+            seen = f"no HTTP stream; {self.turn.frames_received} WebSocket frames arrived but the page showed no reply"
+        else:
+            seen = "no stream started, no WebSocket frame arrived" if not self.turn.paths else "no stream started"
+        if self.generating:
+            seen += "; the page was still generating"
         sig = Signal("timeout", f"no reply within {timeout:g} s ({seen})")
         return AttemptResult("timeout", sig, passed=False, reply=self.reply)
 
@@ -242,7 +336,9 @@ class ReplyWatch:
             shown = [("reply bubble", replies[-1], hit)]
         if shown:
             sig = result.signal
-            sig.where, sig.text, (_, known, how) = shown[0]
+            sig.where, sig.text, (outcome, known, how) = shown[0]
+            if sig.event == "requestfailed" and outcome in ("busy", "rate_limited"):
+                result.outcome = outcome  # the page says why the request failed
             # The page shows what the stream said: name the stream's event, not its text again.
             reason = sig.extra.get("finish_reason")
             network = (f"stream {sig.event}" + (f" {reason}" if reason else "")) if sig.source == "stream" else sig.summary

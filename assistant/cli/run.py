@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from assistant.cli.options import browser_options, parse_vars, remote, report_options
-from assistant.errors import ExitCode, UsageError
+from assistant.cli.options import URL, browser_options, parse_vars, remote, report_options
+from assistant.errors import AssistantError, EnvironmentProblem, ExitCode, UsageError
+from assistant.report.redact import redact
 
 
 @click.command()
@@ -16,7 +18,7 @@ from assistant.errors import ExitCode, UsageError
 @click.option("--vars-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Variables from a YAML or JSON mapping: over the playbook's vars, under --var.")
 @click.option("--site", metavar="NAME|PATH", help="Use this site profile instead of the playbook's.")
-@click.option("--url", metavar="URL", help="Override the site's base URL (a simulator on another port, a staging host).")
+@click.option("--url", type=URL, metavar="URL", help="Override the site's base URL (a simulator on another port, a staging host).")
 @click.option("--in-place", is_flag=True, help="Use the playbook's browser.profile folder itself, not a copy (after a backup; asks first).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing anything of yours (--in-place).")
 @browser_options
@@ -26,11 +28,16 @@ def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options
     """Run a playbook against a web chat."""
     from assistant.playbook import load_playbook, load_vars_file
 
-    given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
-    loaded = load_playbook(playbook, variables=given, site=site, url=url)
-    if in_place:
-        _back_up_for_in_place(loaded, yes)
-    ctx.exit(_execute(loaded, in_place=in_place, **options))
+    reports = _reporters(options)  # made first: a playbook that does not load still gets its reports
+    try:
+        given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
+        loaded = load_playbook(playbook, variables=given, site=site, url=url)
+        if in_place:
+            _back_up_for_in_place(loaded, yes)
+    except AssistantError as exc:
+        report_error(reports, playbook, exc)
+        raise
+    ctx.exit(_execute(loaded, reports=reports, in_place=in_place, **options))
 
 
 def _back_up_for_in_place(playbook, yes: bool) -> None:
@@ -41,6 +48,9 @@ def _back_up_for_in_place(playbook, yes: bool) -> None:
     if playbook.browser.profile != "path" or folder is None:
         raise UsageError("--in-place needs a profile to work on: set browser: {profile: {path: DIR}} in the playbook.")
     location = profiles.user_data_dir_of(folder)
+    if not yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"--in-place would change your browser profile {location.user_data_dir}, and there is no "
+                         "terminal to ask you first: pass --yes to go ahead (a backup is made first), or run it from a terminal.")
     if not yes and not click.confirm(
         f"This run may change your browser profile {location.user_data_dir} (cookies, cache, storage). "
         "A backup is made first and `assistant restore` brings it back. Continue?", default=False, err=True
@@ -68,10 +78,11 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     from assistant.playbook import load_playbook
     from assistant.playbook.resources import playbooks_dir
 
+    reports = _reporters(options)
     sim = _simulator(scenario=scenario, busy_form=busy_form, lang=lang)
     with sim:
         loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
-        code = _execute(loaded, **options)
+        code = _execute(loaded, reports=reports, **options)
     ctx.exit(code)
 
 
@@ -91,14 +102,19 @@ SCENARIO_HELP = (
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port, 0-65535 (0 picks a free one).")
 @click.option("--scenario", default="healthy", show_default=True, help=SCENARIO_HELP)
 @click.option("--busy-form", default="inline", show_default=True, help="How the page shows busy: inline, row or toast.")
 @click.option("--lang", default="en", show_default=True, help="Page language: en or zh.")
 @click.option("--retry-after", default="7", show_default=True, help="Retry-After of the rate-limit scenario ('' for none).")
 @click.option("--skin", default="deepseek", show_default=True,
               help="The page's look: deepseek, or plain (other markup, texts and stream; site profile simulator-plain).")
-def simulate(host, port, scenario, busy_form, lang, retry_after, skin) -> None:
+@click.option("--markup", default="2025", show_default=True, type=click.Choice(["2025", "2026"]),
+              help="The deepseek skin's transcript: 2025, or 2026 (as a third party captured the live page).")
+@click.option("--stream-path", default="/api/v0/chat/completion", show_default=True,
+              type=click.Choice(["/api/v0/chat/completion", "/api/v1/chat/completion", "/api/v0/chat/stream"]),
+              help="Where the deepseek skin's page streams from (another path than the profile's: only the page can tell).")
+def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, stream_path) -> None:
     """Serve the simulated web chat until Ctrl-C (which ends it with exit 0).
 
     Point a playbook at it with `assistant run PLAYBOOK --url http://127.0.0.1:PORT`.
@@ -108,9 +124,10 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin) -> None:
     from assistant.simulator import serve
 
     def ready(url: str) -> None:
-        click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}, skin {skin}); Ctrl-C stops it.", err=True)
+        click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}, skin {skin}, markup {markup}); Ctrl-C stops it.", err=True)
 
-    settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after, "skin": skin}
+    settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after, "skin": skin,
+                "markup": markup, "stream_path": stream_path}
     try:
         asyncio.run(serve(host, port, on_ready=ready, **settings))
     except ValueError as exc:
@@ -119,36 +136,85 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin) -> None:
         click.echo("simulator stopped.", err=True)
 
 
-def _execute(playbook, *, headed, browser_path, time_scale, json_path, artifacts, quiet, connect=None, cdp=None,
-             junit_path=None, html_dir=None, trace="off", in_place=False) -> int:
-    from assistant.report.console import ConsoleReporter
-    from assistant.report.json_report import JsonReporter
-    from assistant.runner import run_playbook
-
-    if time_scale is not None and time_scale < 0:
-        raise UsageError(f"--time-scale {time_scale:g}: give a number >= 0 (1 is real time).")
-    listeners: list = [] if quiet else [ConsoleReporter()]
+def _reporters(options: dict) -> list:
+    """The report files asked for (--json, --junit, --html), taken out of `options`."""
+    json_path, junit_path, html_dir = (options.pop(k, None) for k in ("json_path", "junit_path", "html_dir"))
+    reports: list = []
     if json_path:
-        listeners.append(JsonReporter(json_path))
+        from assistant.report.json_report import JsonReporter
+
+        reports.append(JsonReporter(json_path))
     if junit_path:
         from assistant.report.junit import JunitReporter
 
-        listeners.append(JunitReporter(junit_path))
+        reports.append(JunitReporter(junit_path))
     if html_dir:
         from assistant.report.html import HtmlReporter
 
-        listeners.append(HtmlReporter(html_dir))
-    result = run_playbook(
-        playbook,
-        listeners=listeners,
-        time_scale=1.0 if time_scale is None else time_scale,
-        headless=False if headed else None,
-        browser_path=browser_path,
-        artifacts_dir=artifacts,
-        in_place=in_place,
-        trace=trace,
-        remote=remote(connect, cdp),
-    )
+        reports.append(HtmlReporter(html_dir))
+    return reports
+
+
+def report_error(reports: list, playbook, exc: AssistantError) -> None:
+    """A run that never started (a playbook that does not load) still gets its reports: outcome error."""
+    from assistant import events as ev
+    from assistant.records import RunResult
+
+    if not reports:
+        return
+    message = str(exc)
+    result = RunResult(playbook=Path(playbook).stem, path=str(playbook), site="", url="", outcome="error",
+                       summary=message.splitlines()[0], error=message)
+    event = ev.RunEnded("error", result.summary, 0.0, (), result)
+    for report in reports:
+        report(event)
+    for report in reports:
+        if report.error is not None:
+            click.echo(f"error ({report.error.label}): {report.error}", err=True)
+
+
+def _unwritten(reports: list) -> EnvironmentProblem | None:
+    """One error naming every report that could not be written, or None."""
+    errors = [r.error for r in reports if r.error is not None]
+    if not errors:
+        return None
+    return EnvironmentProblem(" ".join(e.message[:1].upper() + e.message[1:] for e in errors), hint=errors[0].hint)
+
+
+def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artifacts, quiet, connect=None, cdp=None,
+             trace="off", in_place=False) -> int:
+    from assistant.report.console import ConsoleReporter
+    from assistant.report.files import check_folder
+    from assistant.runner import run_playbook
+
+    if artifacts is not None:
+        check_folder(artifacts, "the --artifacts folder")
+    elif trace == "on":
+        check_folder(Path("assistant-results"), "the folder for --trace (assistant-results; choose another with --artifacts)")
+    if trace != "off" and playbook.browser.profile != "clean":
+        click.echo("note: this run is signed in (a profile or a saved session), so its trace holds the session's cookies "
+                   "and tokens: keep the trace file private (it is written 0600) and do not attach it to public tickets.", err=True)
+    listeners: list = ([] if quiet else [ConsoleReporter()]) + reports
+    try:
+        result = run_playbook(
+            playbook,
+            listeners=listeners,
+            time_scale=1.0 if time_scale is None else time_scale,
+            headless=False if headed else None,
+            browser_path=browser_path,
+            artifacts_dir=artifacts,
+            in_place=in_place,
+            trace=trace,
+            remote=remote(connect, cdp),
+        )
+    except BaseException:
+        problem = _unwritten(reports)  # said, but the run's own error decides the exit code
+        if problem is not None:
+            click.echo(f"error ({problem.label}): {problem}", err=True)
+        raise
     if quiet:
-        click.echo(f"{result.outcome.upper()}  {result.summary}", err=True)
+        click.echo(redact(f"{result.outcome.upper()}  {result.summary}"), err=True)
+    problem = _unwritten(reports)
+    if problem is not None:
+        raise problem
     return int(ExitCode.OK if result.outcome == "passed" else ExitCode.CHECK_FAILED)

@@ -9,6 +9,7 @@ findings into a site profile for a person to check, fill in and save.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,12 @@ LOOKED_FOR = (
     "whose placeholder or label speaks of a message (message, ask, chat, prompt, 发送, 消息, 输入 ...)"
 )
 # Finds controls and builds selectors inside the page; installs window.__probe.
+COMPOSER_WAIT_S = 20.0  # how long a client-rendered page may take to draw its composer
+# Page markers of the chat frameworks people build on, so the draft can say which it is.
+FRAMEWORK_JS = """() => window.gradio_config || document.querySelector('gradio-app, .gradio-container') ? 'Gradio'
+  : document.querySelector('[data-testid="stApp"], .stApp') ? 'Streamlit'
+  : document.querySelector('meta[property="og:root_path"], meta[content*="chainlit" i]') ? 'Chainlit'
+  : null"""
 PROBE_JS = (Path(__file__).parent / "probe_site.js").read_text(encoding="utf-8")
 
 
@@ -51,6 +58,8 @@ class SiteProbe:
     stream: dict | None = None  # method, path, content_type, status
     other_requests: list[dict] = field(default_factory=list)  # chat-like requests that were not a stream
     new_chat: Found | None = None
+    socket: str | None = None  # the WebSocket path that carried the reply, when one did
+    framework: str | None = None  # Gradio, Streamlit, Chainlit ..., when its markers show
     features: dict[str, Found] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -67,17 +76,33 @@ async def probe_site(url: str, *, prompt: str = DEFAULT_PROMPT, timeout: float =
     async with BrowserSession(headless=headless, browser_path=browser_path) as session:
         signed_in = {"storage_state": str(storage_state)} if storage_state else {}
         page = await (await session.new_context(**signed_in)).new_page()
+        chat = ChatDriver(page, SiteProfile(name="probe", url=url))  # listening before the page opens its sockets
         await _open(page, url, timeout)
-        await page.evaluate(PROBE_JS)
-        composer = await page.evaluate("() => window.__probe.composer()")
+        composer = await _wait_for_composer(page, min(timeout, COMPOSER_WAIT_S))
         if composer is None:
             raise CheckFailed(f"No composer found on {url}: looked for {LOOKED_FOR}.", hint=f"Is it the chat page itself, not a sign-in or landing page? If it needs an account: `assistant login generic --url {url} --save-to FILE`, then probe with --storage-state FILE.")
         probe = SiteProbe(url=url, prompt=prompt, composer=Found(**composer))
+        probe.framework = await page.evaluate(FRAMEWORK_JS)
         probe.send = _found(await page.evaluate("(sel) => window.__probe.send(sel)", composer["selector"]))
         probe.new_chat = _found(await page.evaluate("() => window.__probe.newChat()"))
         probe.features = {k: Found(**v) for k, v in (await page.evaluate("() => window.__probe.features()")).items()}
-        await _converse(page, probe, timeout)
+        await _converse(chat, probe, timeout)
     return probe
+
+
+async def _wait_for_composer(page, seconds: float) -> dict | None:
+    """Client-rendered chats draw their composer after `load`: look until one shows."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            await page.evaluate(PROBE_JS)
+            composer = await page.evaluate("() => window.__probe.composer()")
+        except Exception:  # the page navigated meanwhile (a redirect, a client-side route)
+            composer = None
+        if composer is not None or loop.time() >= deadline:
+            return composer
+        await asyncio.sleep(0.2)
 
 
 def _found(value: dict | None) -> Found | None:
@@ -93,10 +118,10 @@ async def _open(page, url: str, timeout: float) -> None:
         raise CheckFailed(f"{url} answered HTTP {response.status}: not a chat page to probe.")
 
 
-async def _converse(page, probe: SiteProbe, timeout: float) -> None:
+async def _converse(chat: ChatDriver, probe: SiteProbe, timeout: float) -> None:
     """Send the prompt as a run would, then name the reply's element and the stream."""
     selectors = {"composer": (probe.composer.selector,), **({"send": (probe.send.selector,)} if probe.send else {})}
-    chat = ChatDriver(page, SiteProfile(name="probe", url=probe.url, selectors=selectors))
+    chat.site, page = SiteProfile(name="probe", url=probe.url, selectors=selectors), chat.page
     word = _SINGLE_WORD.search(probe.prompt)
     try:
         await chat.send(probe.prompt, 10.0)
@@ -117,7 +142,7 @@ async def _converse(page, probe: SiteProbe, timeout: float) -> None:
 
 
 async def _requests(turn, probe: SiteProbe) -> None:
-    for request in turn.sent:
+    for request in list(turn.sent):
         response = await request.response()
         if response is None or request.resource_type not in ("fetch", "xhr", "eventsource", "websocket"):
             continue
@@ -126,5 +151,7 @@ async def _requests(turn, probe: SiteProbe) -> None:
             probe.stream = seen
         elif generic.is_reply_request(request.method, seen["path"]):
             probe.other_requests.append(seen)
-    if probe.stream is None:
-        probe.notes.append("no text/event-stream response was seen: the stream may be a WebSocket, or JSON")
+    if turn.socket and turn.frames_received:
+        probe.socket = urlsplit(turn.socket).path or "/"
+    elif probe.stream is None:
+        probe.notes.append("no text/event-stream response and no WebSocket frame was seen: the reply may come as JSON")

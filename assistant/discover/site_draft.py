@@ -53,6 +53,7 @@ def render(probe: SiteProbe) -> str:
     lines = [
         f"# DRAFT site profile for {url}, made by `assistant probe-site`: check every line.",
         f"# It sent {probe.prompt!r} and the chat {_outcome(probe)}.",
+        *([f"# Recognised: a {probe.framework} app (by its page markers)."] if probe.framework else []),
         *(f"# Note: {note}." for note in probe.notes),
         "# Use it with: assistant run PLAYBOOK.yaml --site THIS_FILE",
         f"name: {_q(site_name(probe.url))}",
@@ -61,8 +62,7 @@ def render(probe: SiteProbe) -> str:
         "selectors:",
         "  composer:",
         *_item(probe.composer, ""),
-        "  send:",
-        *_item(probe.send, "none found: Enter sends (add the send button when you know it)"),
+        *(["  send:", *_item(probe.send, "")] if probe.send else ["  # send: none found: Enter sends (add the send button when you know it)"]),
     ]
     if probe.reply:
         lines += ["  reply:                                  # CSS: watched inside the page", *_item(probe.reply, "")]
@@ -100,6 +100,9 @@ def _busy_texts() -> list[str]:
 
 
 def _stream(probe: SiteProbe) -> list[str]:
+    if probe.socket:
+        return [f"# stream: the replies came over a WebSocket ({probe.socket}), not an HTTP stream:",
+                "# the page decides each attempt (the reply, error rows, toasts), and the report says so."]
     if probe.stream:
         s = probe.stream
         return ["stream:", f"  paths: [{_q(stream_path(s['path']))}]            # {s['method']} {s['path']}, {s['content_type']}, HTTP {s['status']}", "  kind: sse"]

@@ -29,9 +29,10 @@ SELECTOR_KEYS = (
     "toast",
     "alert",
     "generating",
+    "reply_done",  # shows once an answer is complete (a copy button bar): absent means still streaming
 )
 # Watched from inside the page with document.querySelectorAll, so CSS only.
-CSS_ONLY = ("reply", "error_row", "toast", "alert")
+CSS_ONLY = ("reply", "error_row", "toast", "alert", "generating", "reply_done")
 OUTCOME_KEYS = ("busy", "rate_limited", "error")
 
 
@@ -98,7 +99,7 @@ SITE_SCHEMA: dict = {
             "type": "object",
             "properties": {
                 k: _alternatives(
-                    "css" if k in CSS_ONLY else None,
+                    "css" if k in CSS_ONLY else "selector",
                     "CSS selector" if k in CSS_ONLY else "Playwright selector",
                 )
                 for k in SELECTOR_KEYS
@@ -171,7 +172,7 @@ def resolve(ref: str, base_dir: Path | None = None) -> Path:
     if is_path(ref):
         path = Path(ref).expanduser()
         path = base_dir / path if base_dir and not path.is_absolute() else path
-        if not path.is_file():
+        if not _is_file(path):
             raise SiteNotFound(
                 f"site profile not found: {yamlsrc.display_path(path)}",
                 "A relative site path starts at the playbook's folder.",
@@ -179,13 +180,21 @@ def resolve(ref: str, base_dir: Path | None = None) -> Path:
         return path
     folders = [f for f in (base_dir / "sites" if base_dir else None, _shipped_dir()) if f]
     for folder in folders:
-        if (folder / f"{ref}.yaml").is_file():
+        if _is_file(folder / f"{ref}.yaml"):
             return folder / f"{ref}.yaml"
     known = sorted({p.stem for folder in folders for p in folder.glob("*.yaml")})
     raise SiteNotFound(
         f"unknown site '{ref}'",
         yamlsrc.did_you_mean(ref, known, "sites") + ". A path to a YAML file works too.",
     )
+
+
+def _is_file(path: Path) -> bool:
+    """is_file, False for a name too long for the system or holding a NUL (a typo, not a crash)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def load_site(name_or_path: str | Path, base_dir: Path | None = None) -> SiteProfile:

@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.text import Text
 
 from assistant import events as ev
+from assistant.report.redact import redact
 
 OUTCOME_STYLE = {
     "answered": "green",
@@ -48,7 +49,7 @@ class ConsoleReporter:
 
     def _print(self, *parts) -> None:
         self._stop_live()
-        self.console.print(*parts)
+        self.console.print(*(_redacted(p) for p in parts))
 
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
         self._print(Text.assemble(("assistant", "bold"), f"  {e.playbook}  ·  site {e.site} ({e.url})  ·  {e.browser}"))
@@ -67,7 +68,8 @@ class ConsoleReporter:
             return  # the step's own line says it
         counter = f"attempt {e.number} of {of}: " if of > 1 else ""
         summary = e.signal.get("summary", "")
-        self._print(Text.assemble(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s)"))
+        recovery = f"  [{e.signal['recovery']}]" if e.signal.get("recovery") else ""
+        self._print(Text.assemble(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s){recovery}"))
 
     def _on_WaitStarted(self, e: ev.WaitStarted) -> None:
         indent = "  " * (e.index.count(".") + 1)
@@ -135,6 +137,13 @@ class ConsoleReporter:
             self._live.stop()
             self._live = None
             self.console.print(Text(self._waited, style="cyan"))
+
+
+def _redacted(part):
+    """A URL's password never reaches the console (styles are dropped from the rare line that had one)."""
+    if isinstance(part, Text) and redact(part.plain) != part.plain:
+        return Text(redact(part.plain), style=part.style)
+    return redact(part) if isinstance(part, str) else part
 
 
 def _duration(seconds: float) -> str:

@@ -40,7 +40,7 @@ class StepDef:
 
 REGISTRY: dict[str, StepDef] = {}
 
-_MODULES = ("assistant.steps.chat", "assistant.steps.misc", "assistant.steps.state", "assistant.steps.experiments", "assistant.steps.diagnose")
+_MODULES = ("assistant.steps.chat", "assistant.steps.page", "assistant.steps.misc", "assistant.steps.state", "assistant.steps.experiments", "assistant.steps.diagnose")
 
 
 def step(
