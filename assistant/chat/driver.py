@@ -21,6 +21,7 @@ from assistant.errors import BadSelector, StepFailed
 from assistant.playbook.model import SiteProfile
 
 CONFIRM_S = 5.0  # a send shows in the transcript, or leaves the page, within this
+SENT_FAST_S = 0.5  # first wait this long for a request or frame (an event), then look at the page too
 POLL_S = 0.1  # how often a missing control is looked for again, within the step's time limit
 SETTLE_QUIET_S, SETTLE_MOST_S = 0.2, 2.0  # without a reply selector: the page is still this long before a send
 FIND_COMPOSER, FIND_SEND, DIALOGS, CONTROL, SETTLE = (call(n) for n in ("findComposer", "findSend", "dialogs", "control", "settle"))
@@ -221,6 +222,11 @@ class ChatDriver:
     async def _sent_within(self, seconds: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
+        try:  # most chats send a request or a frame at once: no need to look at the page
+            await asyncio.wait_for(self.turn.left.wait(), min(SENT_FAST_S, seconds))
+            return True
+        except asyncio.TimeoutError:
+            pass
         while True:
             if self.turn.left_the_page:
                 return True

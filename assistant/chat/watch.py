@@ -51,12 +51,14 @@ class Turn:
         self.requests = 0  # requests of any kind the page made after the send
         self.frames_sent = self.frames_received = 0  # WebSocket frames after the send
         self.socket: str | None = None  # the URL of the WebSocket that carried them
+        self.left = asyncio.Event()  # set when a request or a frame leaves the page
 
     def on_frame(self, url: str, direction: str) -> None:
         """A WebSocket frame after the send: the transport of chats that do not stream over HTTP."""
         self.socket = self.socket or url
         if direction == "sent":
             self.frames_sent += 1
+            self.left.set()
         else:
             self.frames_received += 1
             self.queue.put_nowait(("frame", url))
@@ -75,6 +77,7 @@ class Turn:
 
     def on_request(self, request) -> None:
         self.requests += 1
+        self.left.set()
         if not self.paths:
             self.sent.add(request)
 
