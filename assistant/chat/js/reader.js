@@ -27,7 +27,7 @@
   const MESSAGE_HINT = /message|prompt|chat|ask|question|type|send|talk|query|write|消息|输入|提问|发送|问/i;
 
   const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
-  const state = { seen: new WeakSet(), counts: new Map(), boxText: new WeakMap(), prompt: null, stopSeen: false, composer: null, locked0: false };
+  const state = { seen: new WeakSet(), counts: new Map(), boxText: new WeakMap(), prompt: null, stopSeen: false };
 
   // Every tree a person sees: the document, open shadow roots, same-origin iframes.
   function roots() {
@@ -154,14 +154,13 @@
     return (el) => { const r = el.getBoundingClientRect(); return r.top >= bottom && r.top < el.ownerDocument.defaultView.innerHeight; };
   }
 
-  function composerState(sel, rs) {
+  function composerState(rs) {
     const el = all('[data-assistant-composer]', rs)[0];  // the driver marks the composer it types into
     if (!el) return null;
     return !!(el.disabled || el.readOnly || el.getAttribute('aria-disabled') === 'true' || el.getAttribute('contenteditable') === 'false');
   }
 
   function snap(sel) {
-    sel_guess = sel.guess;
     const rs = roots();
     const mine = ownMessage(rs);
     const inMine = (el) => mine.some(u => containsDeep(u, el));
@@ -209,7 +208,7 @@
       if (g) { g.items.push(t); if (containsDeep(b, g.block)) g.block = b; } else groups.push({ block: b, items: [t] });
     }
     const rows = groups.map(g => join(g.items)).filter(Boolean);
-    if (!sel.reply && others.length) replies = [join(guessed(others, rs) || others)];
+    if (!sel.reply && others.length) replies = [join(guessed(sel, others, rs) || others)];
 
     const stop = stopControl(rs);
     if (stop) state.stopSeen = true;
@@ -217,7 +216,7 @@
     if (sel.generating) generating = all(sel.generating, rs).some(visible);
     else if (sel.done) generating = replies.length ? !all(sel.done, rs).some(el => !state.seen.has(el) && visible(el)) : null;
     else if (state.stopSeen) generating = !!stop;
-    const locked = composerState(sel, rs);
+    const locked = composerState(rs);
     const sent = mine.some(el => !state.seen.has(el));
     const s = { boxes, replies, rows, generating, locked, sent, stop: !!stop };
     s.key = JSON.stringify([boxes, replies, rows, generating, locked]);
@@ -226,8 +225,8 @@
 
   // Where new text sits inside elements that say "reply" (REPLY_CSS), those hold the reply:
   // the newest outer one, or its largest inner one.
-  function guessed(fresh, rs) {
-    const css = sel_guess && sel_guess.reply;
+  function guessed(sel, fresh, rs) {
+    const css = sel.guess && sel.guess.reply;
     if (!css) return null;
     const found = all(css, rs).filter(el => fresh.some(t => containsDeep(el, t.el)));
     if (!found.length) return null;
@@ -239,8 +238,6 @@
     const best = inner.length ? inner.reduce((a, b) => size(b) > size(a) ? b : a) : top;
     return inside(best);
   }
-  let sel_guess = null;
-
   function watch([sel, known]) {
     const first = snap(sel);
     if (first.key !== known) return first;
