@@ -159,6 +159,18 @@ def test_help_does_not_import_playwright_or_rich():
     assert "run" in out and "demo" in out and "doctor" in out
 
 
+def test_the_command_table_matches_each_command_and_loads_only_what_runs():
+    from assistant.cli import COMMANDS
+
+    code = ("import sys; from assistant.cli import main\ntry:\n main(['--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('assistant.cli.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"  # --help lists every command from the table alone
+    for name, (_, _, short) in COMMANDS.items():
+        command = cli.get_command(None, name)
+        assert command.name == name and command.get_short_help_str(1000) == short
+
+
 @pytest.mark.browser
 def test_demo_meets_busy_twice_and_passes(invoke, tmp_path):
     report = tmp_path / "demo.json"

@@ -22,8 +22,61 @@ EXIT_CODES_HELP = """Exit codes: 0 passed, 1 a check failed, 2 invalid playbook 
 (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP)."""
 
 
+# name -> (module, attribute, short help). The short help is what `assistant --help` lists
+# without importing the module; tests/test_cli.py checks it matches the command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("run", "run", "Run a playbook against a web chat."),
+    "demo": ("run", "demo", 'Watch the tool meet "Server busy" on the built-in simulated chat and back off.'),
+    "simulate": ("run", "simulate", "Serve the simulated web chat until Ctrl-C (which ends it with exit 0)."),
+    "doctor": ("doctor", "doctor", "Say which browser the tool will use, its version, and how to get one if none."),
+    "probe": ("probe", "probe", "Look at a chat from outside the browser: status page, API, DNS, connection, streams, windows."),
+    "extensions": ("browser", "extensions", "List the extensions of a Chrome/Chromium profile: id, name, version, enabled."),
+    "bisect": ("browser", "bisect", "Find the extension(s) that break the chat, by launching with halves of them."),
+    "login": ("browser", "login", "Open a browser window, let you sign in, save that session for playbooks."),
+    "restore": ("browser", "restore", "Bring a profile back, byte for byte, from a backup made before an --in-place run."),
+    "diagnose": ("diagnose", "diagnose", "Why is the chat busy for you, and what do you do now?"),
+    "selftest": ("diagnose", "selftest", "Stage every verdict on the simulator, diagnose each, and compare (the fault matrix)."),
+    "guide": ("diagnose", "guide", "A guided diagnosis: a few questions, the checks with live progress, a verdict and what to do."),
+    "steps": ("docs", "steps", "List every playbook step: what it does, its parameters and an example."),
+    "schema": ("docs", "schema", "Print the JSON Schema of playbooks (or, with --site, of site profiles)."),
+    "probe-site": ("site", "probe_site", "Draft a site profile for the chat at URL by using it once."),
+}
+
+
 class Group(click.Group):
-    """Maps every AssistantError to its exit code with a one-paragraph message, no traceback."""
+    """Maps every AssistantError to its exit code with a one-paragraph message, no traceback.
+
+    Commands load lazily: each family lives in its own module (assistant/cli/<module>.py),
+    imported only when its command runs, so `assistant run` does not pay for `diagnose`.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            module, attr, _ = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(f"assistant.cli.{module}"), attr), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table, so `--help` imports no command module."""
+        from click.utils import make_default_short_help
+
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS:
+                rows.append((name, make_default_short_help(COMMANDS[name][2], limit)))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         from assistant.report.redact import redact
@@ -48,22 +101,6 @@ def cli() -> None:
     site profile, or the built-in simulator), detects busy replies, retries on a schedule
     and reports what happened.
     """
-
-
-def _add_commands() -> None:
-    """Each family of commands lives in its own module; the group adds them here."""
-    from assistant.cli import browser, diagnose, docs, doctor, probe, run, site
-
-    for command in (
-        run.run, run.demo, run.simulate, doctor.doctor, probe.probe,
-        browser.extensions, browser.bisect, browser.login, browser.restore,
-        diagnose.diagnose, diagnose.selftest, diagnose.guide,
-        docs.steps, docs.schema, site.probe_site,
-    ):
-        cli.add_command(command)
-
-
-_add_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
