@@ -45,11 +45,15 @@ class StepContext:
         return f"saved {path}"
 
 
-def step_label(step: Step) -> str:
-    """A short human label: `send 'hello'`, `expect_reply contains 'pong'`, `reload hard`."""
+def step_label(step: Step, secrets: dict[str, str] | None = None) -> str:
+    """A short human label: `send 'hello'`, `expect_reply contains 'pong'`, `reload hard`;
+    an `${env:NAME}` value shows as that reference (`secrets`: the playbook's)."""
+    from assistant.playbook.load import hide_secrets
+
     if step.is_block:
         return f"retry block ({len(step.steps)} steps)"
-    return " ".join([step.kind, *(_param_label(k, v) for k, v in step.params.items() if k != "timeout" and v is not False)])
+    label = " ".join([step.kind, *(_param_label(k, v) for k, v in step.params.items() if k != "timeout" and v is not False)])
+    return hide_secrets(label, secrets) if secrets else label
 
 
 def _param_label(key: str, value) -> str:
@@ -108,6 +112,7 @@ class Runner:
             url=playbook.site.url,
         )
         self.ctx: StepContext | None = None
+        self.unwritten: list[str] = []  # artifacts asked for that could not be written (exit 3 at the end)
 
     def artifact_path(self, filename: str) -> Path:
         folder = self.artifacts_dir or Path("assistant-results")
@@ -136,6 +141,9 @@ class Runner:
                     result.routes.append(await self._through(session, route))
             if probes is not None:
                 await probes
+            if self.unwritten:  # every step ran; what the person asked to keep is not all there
+                raise EnvironmentProblem(" ".join(u[:1].upper() + u[1:] + "." for u in self.unwritten),
+                                         hint="Free some space, or give --artifacts a folder you can write to.")
             result.outcome = "failed" if any(s.outcome == "failed" for s in result.steps) else "passed"  # `when` skips pass
             result.notes.extend(plain_notes(result))
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -180,6 +188,9 @@ class Runner:
         finally:
             try:
                 await self._stop_trace(context, route, into)
+            except Exception:  # the browser may be going down (Ctrl-C); no trace to keep then
+                pass
+            try:
                 await context.close()
                 await self._keep_video(page, into)
             except Exception:  # the browser may be going down (Ctrl-C); it closes the context too
@@ -202,8 +213,15 @@ class Runner:
         failed = any(r.outcome == "failed" for r in records)
         if self.trace == "on" or failed:
             path = self.artifact_path(f"trace{'-' + route.name if route else ''}.zip")
-            await context.tracing.stop(path=str(path))
-            os.chmod(path, 0o600)  # a trace holds every request's Cookie and Authorization headers
+            try:
+                await context.tracing.stop(path=str(path))
+                os.chmod(path, 0o600)  # a trace holds every request's Cookie and Authorization headers
+            except Exception as exc:  # a full disk, a folder in the way: said like an unwritable report
+                if context.pages and context.pages[0].is_closed() or "has been closed" in str(exc):
+                    raise  # the browser went away: not the trace's problem
+                _remove_partial(path)
+                self.unwritten.append(f"the trace {path} was not written: {_write_error(exc)}")
+                return
             self.result.artifacts.append(str(path))
         else:
             await context.tracing.stop()
@@ -269,7 +287,7 @@ class Runner:
         """Run steps in order into `into` (kept up to date, so an interrupted run keeps its records)."""
         for number, step in enumerate(steps, 1):
             if step.when is not None and not step.when.holds(into, self.playbook.vars):  # skipped, the run goes on
-                record = StepRecord(f"{prefix}{number}", step.kind, step_label(step), step.pos.line, "skipped", f"when: {step.when.text!r} is false")
+                record = StepRecord(f"{prefix}{number}", step.kind, step_label(step, self.playbook.secrets), step.pos.line, "skipped", f"when: {step.when.text!r} is false")
                 self.emit(ev.StepStarted(record.index, step.kind, record.label))
                 self.emit(ev.StepEnded(record.index, step.kind, "skipped", record.detail, 0.0))
                 into.append(record)
@@ -278,12 +296,12 @@ class Runner:
             into.append(record)
             if record.outcome == "failed":
                 for later_number, later in enumerate(steps[number:], number + 1):
-                    into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later), later.pos.line, "skipped"))
+                    into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later, self.playbook.secrets), later.pos.line, "skipped"))
                 break
         return into
 
     async def _run_step(self, step: Step, index: str) -> StepRecord:
-        label = step_label(step)
+        label = step_label(step, self.playbook.secrets)
         self.emit(ev.StepStarted(index, step.kind, label))
         record = StepRecord(index, step.kind, label, step.pos.line, "failed")
         policy, started = step.retry, self.clock.now()
@@ -314,8 +332,8 @@ class Runner:
                     attempt.signal["recovery"] = recovery.detail
             record.attempts.append(attempt)
             self.emit(ev.AttemptEnded(index, number, attempt.outcome, attempt.signal, attempt.duration_s))
-            if attempt.passed or policy is None or attempt.outcome not in policy.when:
-                break
+            if attempt.passed or policy is None or attempt.outcome not in policy.when or self._page_crashed():
+                break  # a crashed page cannot be asked again
             retry_after = attempt.signal.get("retry_after")
         last = record.attempts[-1] if record.attempts else None
         record.outcome = "passed" if last and last.passed else "failed"
@@ -345,6 +363,11 @@ class Runner:
         else:
             self.ctx.index = index
             res = await self._guard(step, registry()[step.kind].run(self.ctx, step.params))
+            if self.playbook.secrets:  # `open: "${env:URL}"` says which page it loaded: by its name
+                from assistant.playbook.load import hide_secrets
+
+                res.detail = hide_secrets(res.detail or "", self.playbook.secrets)
+                res.signal.summary = hide_secrets(res.signal.summary, self.playbook.secrets)
         return AttemptRecord(number, res.outcome, res.signal.to_dict(), started_at, waited, self.clock.now() - t0, res.passed, res.detail, inner)
 
     @staticmethod
@@ -365,6 +388,9 @@ class Runner:
         try:
             value = await awaitable
         except StepFailed as exc:
+            if self._page_crashed():
+                return _crashed()
+            self._stop_if_browser_gone(step, exc.detail)  # a step may word a dead browser as its own failure
             return AttemptResult(exc.outcome, Signal("step", exc.detail), passed=False, detail=exc.detail)
         except ExtensionError as exc:
             raise PlaybookError(f"{step.pos}: step {step.kind}: {exc}") from None
@@ -379,15 +405,24 @@ class Runner:
             from assistant.chat.driver import first_line
 
             line = first_line(exc)
-            if "has been closed" in line or type(exc).__name__ == "TargetClosedError":
-                crashed = self.ctx.chat is not None and getattr(self.ctx.chat, "crashed", False)
-                if not crashed:
-                    raise EnvironmentProblem(f"{step.pos}: step {step.kind}: the browser closed during the step ({line}). Was it killed, or out of memory?") from None
-                line = "the page crashed (its renderer process died)"
+            if self._page_crashed() or "Target crashed" in line:
+                self.ctx.chat.crashed = True  # the page's own event may come a moment later
+                return _crashed()
+            self._stop_if_browser_gone(step, line, type(exc).__name__ == "TargetClosedError")
             return AttemptResult("error", Signal("step", line), passed=False, detail=line)
-        if isinstance(value, AttemptResult):
-            return value
+        if isinstance(value, AttemptResult):  # a failure on a crashed page: the crash is why
+            return _crashed() if not value.passed and self._page_crashed() else value
         return AttemptResult("ok", Signal("step", str(value or "done")), passed=True, detail=str(value or ""))
+
+    def _page_crashed(self) -> bool:
+        return self.ctx is not None and getattr(self.ctx.chat, "crashed", False)
+
+    def _stop_if_browser_gone(self, step: Step, line: str, closed: bool = False) -> None:
+        """The browser (not only the tab) went away: an environment error, exit 3."""
+        if closed or "has been closed" in line or (self.ctx is not None and self.ctx.page.is_closed()):
+            raise EnvironmentProblem(
+                f"{step.pos}: step {step.kind}: the browser closed during the step ({line}): was it killed, "
+                "or out of memory? Nothing is wrong with the playbook; run it again.") from None
 
     def _step_detail(self, record: StepRecord, total: int) -> str:
         attempts = record.attempts
@@ -422,6 +457,37 @@ class Runner:
         if retried:
             return "; ".join(f"{s.label}: {s.detail}" for s in retried)
         return f"all {len(steps)} steps passed"
+
+
+CRASHED = "the page crashed (its renderer process died: out of memory, or killed); not the chat's doing"
+
+
+def _crashed() -> AttemptResult:
+    """A tab whose renderer died: an attempt outcome of its own, never blamed on the chat."""
+    return AttemptResult("error", Signal("page", CRASHED, extra={"crashed": True}), passed=False, detail=CRASHED)
+
+
+def _write_error(exc: BaseException) -> str:
+    """Why a file was not written, in words: "No space left on device", not Playwright's ENOSPC line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    from assistant.chat.driver import first_line
+
+    text = str(exc)
+    for code, words in (("ENOSPC", "No space left on device"), ("EISDIR", "it is a folder"), ("EACCES", "Permission denied"),
+                        ("EROFS", "Read-only file system"), ("ENOTDIR", "Not a directory"), ("ENOENT", "No such file or directory")):
+        if code in text:
+            return words
+    return first_line(exc)
+
+
+def _remove_partial(path: Path) -> None:
+    """A half-written artifact is no evidence: remove it (a folder in the way stays)."""
+    try:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    except OSError:
+        pass
 
 
 async def _new_page(context):

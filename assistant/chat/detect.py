@@ -207,3 +207,27 @@ def classify_stream(summary: StreamSummary) -> tuple[str, str] | None:
     if summary.framed and not summary.ended:
         return "error", "the stream ended before the answer finished (no finish event)"
     return None
+
+
+MATCH_SLICE_S = 1.0  # the longest one match may hold up the event loop (the page, signals)
+
+
+def reply_matches(pattern: str, text: str, deadline: float, now: float) -> bool:
+    """Whether `text` matches a playbook's `matches:` pattern, within the step's time limit.
+
+    The text comes from the remote chat, so a pattern that backtracks catastrophically
+    on it (`^(a|aa)+$` against many `a`) would hang the run: the `regex` package stops a
+    match at a timeout, and that is a clear failure of the step, never a hang.
+    """
+    import regex
+
+    from assistant.errors import StepFailed
+
+    limit = max(0.01, min(deadline - now, MATCH_SLICE_S))
+    try:
+        return regex.search(pattern, text, timeout=limit) is not None
+    except TimeoutError:
+        raise StepFailed(
+            f"the regular expression /{pattern[:80]}/ did not finish matching the reply ({len(text)} characters) "
+            f"within {limit:g} s: it backtracks too much on this text. Use a simpler pattern (no nested "
+            "repetition such as (a+)+ or (a|aa)+), or `contains:`") from None

@@ -14,7 +14,7 @@ import asyncio
 import re
 from urllib.parse import urljoin
 
-from assistant.chat.detect import AttemptResult
+from assistant.chat.detect import AttemptResult, reply_matches
 from assistant.chat.pagewatch import MARK_JS, call, watch_selectors
 from assistant.chat.watch import ReplyWatch, Turn
 from assistant.errors import BadSelector, StepFailed
@@ -302,10 +302,13 @@ class ChatDriver:
         if self.turn is None:
             raise StepFailed("expect_reply has no message to wait for: put a send step before it")
 
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+
         def expected(text: str) -> bool:
             if contains is not None and contains.casefold() not in text.casefold():
                 return False
-            return matches is None or re.search(matches, text) is not None
+            return matches is None or reply_matches(matches, text, deadline, loop.time())
 
         check = expected if (contains or matches) else None
         result = await ReplyWatch(self.page, self.site, self.turn, check).run(timeout)

@@ -113,7 +113,7 @@ def load_vars_file(path) -> dict[str, str]:
     return {k: _text(v) for k, v in (data or {}).items()}
 
 
-def _hide(text: str, secrets: dict[str, str]) -> str:
+def hide_secrets(text: str, secrets: dict[str, str]) -> str:
     """Every environment value read for `${env:NAME}` replaced by that reference (short ones only when quoted)."""
     for value, name in sorted(secrets.items(), key=lambda kv: -len(kv[0])):
         if len(value) >= 4:
@@ -168,8 +168,8 @@ class _Loader:
         try:
             self.issues.raise_if_any()
         except PlaybookError as exc:
-            hint = _hide(exc.hint, self.secrets) if exc.hint else None
-            raise PlaybookError(_hide(exc.message, self.secrets), hint=hint) from None
+            hint = hide_secrets(exc.hint, self.secrets) if exc.hint else None
+            raise PlaybookError(hide_secrets(exc.message, self.secrets), hint=hint) from None
         return Playbook(
             name=name or self.path.stem,
             path=self.path,
@@ -180,6 +180,7 @@ class _Loader:
             source=text,
             probes=tuple(dict.fromkeys(probes)),
             routes=(*profile.routes, *routes),
+            secrets=self.secrets,
         )
 
     def _optional(self, key: str, schema: dict):

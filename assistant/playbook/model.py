@@ -125,3 +125,5 @@ class Playbook:
     source: str = ""
     probes: tuple[str, ...] = ()  # outside probes run alongside the browser check
     routes: tuple[Route, ...] = ()  # the site's routes plus the playbook's own
+    # Each `${env:NAME}` value read -> that reference: labels and messages show the name, never the value.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
