@@ -60,6 +60,7 @@ class ChatDriver:
         self.turn: Turn | None = None
         self.last_text: str | None = None
         self.crashed = False
+        self.unfit: str | None = None  # why the site profile does not fit this page, once a named control is missing
         page.on("request", lambda r: self.turn and self.turn.on_request(r))
         page.on("response", lambda r: self.turn and self.turn.on_response(r))
         page.on("requestfinished", lambda r: self.turn and self.turn.on_finished(r))
@@ -354,6 +355,20 @@ class ChatDriver:
         await self._act(self.page.keyboard.press(key), "keyboard")
         return f"pressed {key}"
 
+    async def _missing(self, key: str) -> bool:
+        """Whether the profile's selectors for `key` match nothing at all in the page: then the
+        profile does not fit it (another site, another skin, a redesign), and waiting cannot help."""
+        selectors = self.site.selectors.get(key, ())
+        try:
+            if not selectors or await self.locator(key)._loc.count():
+                return False
+        except Exception:  # a selector a page cannot count, a page going away: not proof
+            return False
+        self.unfit = (f"the site profile {self.site.name!r} does not fit this page: its {key} selector "
+                      f"({', '.join(selectors)}) matches nothing in it. Run `assistant probe-site {self.site.url}` "
+                      "to draft a profile that fits")
+        return True
+
     async def _act(self, awaitable, key: str):
         try:
             return await awaitable
@@ -363,6 +378,8 @@ class ChatDriver:
             _reraise_selector(exc, ", ".join(self.site.selectors.get(key, ())) or key)
             if self.crashed:
                 raise StepFailed("the page crashed (its renderer process died)") from None
+            if "Timeout" in str(exc) and await self._missing(key):
+                raise StepFailed(self.unfit) from None
             raise StepFailed(
                 f"the {key} control did not respond ({first_line(exc)}); its selectors in the site "
                 f"profile {self.site.name!r} may be out of date",

@@ -9,7 +9,6 @@ and selector (the same with Playwright's extensions). Lists hold at most MAX_ITE
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any
@@ -253,6 +252,8 @@ def _scalar(y: Y, schema: dict, issues: Issues, where: str) -> Any:
     value = y.value
     if "enum" in schema and value not in schema["enum"]:
         known = [str(e) for e in schema["enum"]]
+        import difflib
+
         close = difflib.get_close_matches(str(value), known, n=1)
         issues.add(
             y.pos,

@@ -8,7 +8,6 @@ keys (`<<: *base`) are resolved here; explicit keys win over merged ones.
 from __future__ import annotations
 
 import codecs
-import difflib
 import os
 import re
 import stat
@@ -106,6 +105,8 @@ def display_path(path: Path) -> str:
 
 def did_you_mean(word: str, known: list[str] | tuple[str, ...], what: str) -> str:
     """`Did you mean 'x'? Known <what>: a, b, c` (the first part only when close)."""
+    import difflib  # only for a misspelling (start-up cost)
+
     close = difflib.get_close_matches(word, list(known), n=1)
     listing = f"Known {what}: {', '.join(known)}" if known else f"No {what} are defined"
     return f"Did you mean '{close[0]}'? {listing}" if close else listing

@@ -1,14 +1,18 @@
 """The console narrator: steps, attempts, waits with a countdown, and the outcome.
 
-Writes to stderr through rich, so stdout stays free for machine output. Respects
-NO_COLOR and a non-terminal output (no colour, no live countdown, one line per wait).
+Writes to stderr, so stdout stays free for machine output. Respects NO_COLOR and a
+non-terminal output (no colour, no live countdown, one line per wait). It styles lines
+itself with a few ANSI codes (rich costs a run ~20 ms to import); `.console`, a rich
+Console on the same stream, is there for commands that print tables.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+import os
+import re
+import sys
+import time
+import unicodedata
 
 from assistant import events as ev
 from assistant.report.redact import redact
@@ -17,6 +21,7 @@ OUTCOME_STYLE = {
     "answered": "green",
     "ok": "green",
     "passed": "bold green",
+    "healthy": "green",
     "busy": "yellow",
     "rate_limited": "yellow",
     "timeout": "red",
@@ -31,32 +36,77 @@ OUTCOME_STYLE = {
     "down": "red",
     "unknown": "dim",
 }
+SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
 class ConsoleReporter:
     """Narrates a run for a person."""
 
-    def __init__(self, console: Console | None = None, *, verbose: bool = False):
-        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    def __init__(self, console=None, *, verbose: bool = False):
+        self._rich = console  # a rich Console given by the caller: every line goes through it
         self.verbose = verbose
-        self._live: Live | None = None
+        self._live = False  # a countdown line is on the terminal, to be replaced
         self._attempts: dict[str, int] = {}
+        self._started = time.monotonic()  # the real time a run took, when the clock is scaled
+
+    @property
+    def console(self):
+        """A rich Console on stderr (imported on first use), for tables and panels of callers."""
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._rich
 
     def __call__(self, event: ev.Event) -> None:
         handler = getattr(self, "_on_" + type(event).__name__, None)
         if handler:
             handler(event)
 
-    def _print(self, *parts) -> None:
+    # -- output ------------------------------------------------------------------------
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._rich is not None:
+            return self._rich.is_terminal
+        if os.environ.get("FORCE_COLOR"):
+            return True
+        stream = sys.stderr
+        return hasattr(stream, "isatty") and stream.isatty()
+
+    def _colour(self) -> bool:
+        return self.is_terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+    def _render(self, segments) -> str:
+        """Segments (text or (text, style)) as one line; a line holding a password loses its styles."""
+        parts = [(s, "") if isinstance(s, str) else s for s in segments]
+        plain = "".join(text for text, _ in parts)
+        if redact(plain) != plain or not self._colour():
+            return redact(plain)
+        return "".join(_styled(text, style) for text, style in parts)
+
+    def _write(self, text: str) -> None:
+        if self._rich is not None:  # through the caller's console, which knows its own file and width
+            from rich.text import Text
+
+            self._rich.print(Text.from_ansi(text) if "\x1b" in text else text, highlight=False)
+            return
+        stream = sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+
+    def _print(self, *segments) -> None:
         self._stop_live()
-        self.console.print(*(_redacted(p) for p in parts))
+        self._write(self._render(segments))
+
+    # -- events ------------------------------------------------------------------------
 
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
-        self._print(Text.assemble(("assistant", "bold"), f"  {e.playbook}  ·  site {e.site} ({e.url})  ·  {e.browser}"))
+        self._print(("assistant", "bold"), f"  {e.playbook}  ·  site {e.site} ({e.url})  ·  {e.browser}")
 
     def _on_StepStarted(self, e: ev.StepStarted) -> None:
         indent = "  " * e.index.count(".")
-        self._print(Text.assemble(f"{indent}{e.index:>3} ", (e.label, "bold")))
+        self._print(f"{indent}{e.index:>3} ", (e.label, "bold"))
 
     def _on_AttemptStarted(self, e: ev.AttemptStarted) -> None:
         self._attempts[e.index] = e.of
@@ -69,81 +119,218 @@ class ConsoleReporter:
         counter = f"attempt {e.number} of {of}: " if of > 1 else ""
         summary = e.signal.get("summary", "")
         recovery = f"  [{e.signal['recovery']}]" if e.signal.get("recovery") else ""
-        self._print(Text.assemble(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s){recovery}"))
+        self._print(f"{indent}    {counter}", (e.outcome, OUTCOME_STYLE.get(e.outcome, "")), f"  {summary}  ({e.duration_s:.1f} s){recovery}")
 
     def _on_WaitStarted(self, e: ev.WaitStarted) -> None:
         indent = "  " * (e.index.count(".") + 1)
         attempt = f", attempt {e.next_attempt} of {e.of}" if e.next_attempt else ""
         self._wait_line = f"{indent}    waiting {{}} ({e.reason}{attempt})"
-        if self.console.is_terminal:  # a live countdown, replaced by a plain line when it ends
+        if self.is_terminal:  # a live countdown, replaced by a plain line when it ends
+            self._stop_live()
             self._waited = f"{indent}    waited {_duration(e.seconds)} ({e.reason}{attempt})"
-            self._live = Live(self._countdown(e.seconds), console=self.console, transient=True, auto_refresh=False)
-            self._live.start()
+            self._live = True
+            self._countdown(e.seconds)
         else:
             self._print(self._wait_line.format(_duration(e.seconds)))
 
-    def _countdown(self, remaining: float) -> Text:
-        return Text(self._wait_line.format(_duration(remaining)), style="cyan")
+    def _countdown(self, remaining: float) -> None:
+        line = self._render([(self._wait_line.format(_duration(remaining)), "cyan")])
+        if self._rich is not None:
+            return  # a caller's console gets the plain "waited" line only
+        sys.stderr.write("\r" + line + "\x1b[K")
+        sys.stderr.flush()
 
     def _on_WaitTick(self, e: ev.WaitTick) -> None:
-        if self._live is not None:
-            self._live.update(self._countdown(e.remaining), refresh=True)
+        if self._live:
+            self._countdown(e.remaining)
 
     def _on_StepEnded(self, e: ev.StepEnded) -> None:
         indent = "  " * (e.index.count(".") + 1)
         style = OUTCOME_STYLE.get(e.outcome, "")
-        self._print(Text.assemble(f"{indent}  ", (e.outcome, style), f"  {e.detail}" if e.detail else "", f"  [{e.duration_s:.1f} s]", style="" if e.outcome != "skipped" else "dim"))
+        rest = "dim" if e.outcome == "skipped" else ""
+        self._print(f"{indent}  ", (e.outcome, style), (f"  {e.detail}" if e.detail else "", rest), (f"  [{e.duration_s:.1f} s]", rest))
 
     def _on_ProbeFinding(self, e: ev.ProbeFinding) -> None:
         f = e.finding
-        self._print(Text.assemble("  probe ", (f"{f.probe}", "bold"), f" {f.subject}: ", (f.outcome, OUTCOME_STYLE.get(f.outcome, "")), f"  {f.summary}"))
+        self._print("  probe ", (f"{f.probe}", "bold"), f" {f.subject}: ", (f.outcome, OUTCOME_STYLE.get(f.outcome, "")), f"  {f.summary}")
 
     def _on_VerdictReached(self, e: ev.VerdictReached) -> None:
-        from rich.panel import Panel
-
-        v = e.verdict
-        good = v.category == "healthy"
-        body = Text()
-        body.append(f"{v.summary}\n", style="bold")
-        for item in v.evidence:
-            body.append(f"\n  - {item.source}: {item.observation}")
-        if v.remedies:
-            body.append("\n\nWhat to do:", style="bold")
-            for rank, remedy in enumerate(v.remedies, 1):
-                body.append(f"\n  {rank}. {remedy}")
-        for note in v.notes:
-            body.append(f"\n\nNote: {note}", style="yellow")
-        if v.tried:
-            body.append(f"\n\nTried: {'; '.join(v.tried)}", style="dim")
-        title = f"verdict: {v.category}"
         self._stop_live()
-        self.console.print(Panel(body, title=title, title_align="left", border_style="green" if good else "yellow"), soft_wrap=False)
+        v = e.verdict
+        border = "green" if v.category == "healthy" else "yellow"
+        for line in verdict_panel(v, self._width()):
+            self._write(self._render_panel_line(line, border))
+
+    def _render_panel_line(self, line, border: str) -> str:
+        """A panel line is (left border, [(text, style)], right border)."""
+        left, body, right = line
+        return self._render([(left, border), *body, (right, border)])
+
+    def _width(self) -> int:
+        if self._rich is not None:
+            return self._rich.width
+        return terminal_width()
 
     def _on_Note(self, e: ev.Note) -> None:
-        self._print(Text(e.message, style="yellow" if e.level == "warning" else ""))
+        self._print((e.message, "yellow" if e.level == "warning" else ""))
 
     def _on_RunEnded(self, e: ev.RunEnded) -> None:
         if e.outcome == "error":
             return  # the command line prints the error paragraph itself
         word = e.outcome.upper()
-        self._print(Text.assemble((word, OUTCOME_STYLE.get(e.outcome, "bold")), f"  {e.summary}  ({e.duration_s:.1f} s)"))
+        self._print((word, OUTCOME_STYLE.get(e.outcome, "bold")), f"  {e.summary}  ({_took(e.duration_s, time.monotonic() - self._started)})")
         for note in getattr(e.result, "notes", ()):
-            self._print(Text(f"  note: {note}", style="yellow"))
+            self._print((f"  note: {note}", "yellow"))
         for path in e.artifacts:
-            self._print(Text(f"  artifact: {path}", style="dim"))
+            self._print((f"  artifact: {path}", "dim"))
 
     def _stop_live(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-            self.console.print(Text(self._waited, style="cyan"))
+        if self._live:
+            self._live = False
+            if self._rich is None:
+                sys.stderr.write("\r\x1b[K")
+            self._write(self._render([(self._waited, "cyan")]))
 
 
-def _redacted(part):
-    """A URL's password never reaches the console (styles are dropped from the rare line that had one)."""
-    if isinstance(part, Text) and redact(part.plain) != part.plain:
-        return Text(redact(part.plain), style=part.style)
-    return redact(part) if isinstance(part, str) else part
+def _styled(text: str, style: str) -> str:
+    codes = ";".join(SGR[word] for word in style.split() if word in SGR)
+    return f"\x1b[{codes}m{text}\x1b[0m" if codes and text else text
+
+
+def terminal_width() -> int:
+    """COLUMNS, else the width of the terminal on stderr, else 80 (what a pipe gets)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+        if columns > 0:
+            return columns
+    except ValueError:
+        pass
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _took(clock_s: float, real_s: float) -> str:
+    """The run's time; with a scaled clock (--time-scale) the real time too."""
+    if abs(clock_s - real_s) > 0.5 and abs(clock_s - real_s) > 0.2 * max(clock_s, real_s):
+        return f"{clock_s:.1f} s on the run's clock, {real_s:.1f} s real time"
+    return f"{clock_s:.1f} s"
+
+
+# -- the verdict panel ---------------------------------------------------------------------
+
+_DESCRIBED = re.compile(
+    r"^(?P<pre>.*?)(?P<outcome>busy|rate_limited|error|timeout|unreachable) at "
+    r"(?:turn (?P<turn>\d+)|opening the chat): (?P<text>.+)$")
+_AFTER = re.compile(r"\bafter (\d+(?:\.\d+)?) s\b")
+
+
+def grouped_evidence(evidence) -> list[str]:
+    """Evidence lines, consecutive repeats of one failure folded into one:
+    `reproduce, back-off: busy x4 at turn 3 (after waits of 5, 10, 30 s): <text>`."""
+    lines: list[str] = []
+    group: list[tuple[str, re.Match]] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        if len(group) == 1:
+            source, match = group[0]
+            lines.append(f"{source}: {match.string}")
+        else:
+            sources = ", ".join(dict.fromkeys(source for source, _ in group))
+            first = group[0][1]
+            turns = sorted({int(m["turn"]) for _, m in group if m["turn"]})
+            where = ("opening the chat" if not turns else f"turn {turns[0]}" if len(turns) == 1
+                     else f"turns {turns[0]}-{turns[-1]}")
+            waits = [m.group(1) for _, match in group if (m := _AFTER.search(match["pre"]))]
+            after = f" (after waits of {', '.join(waits)} s)" if waits else ""
+            lines.append(f"{sources}: {first['outcome']} x{len(group)} at {where}{after}: {first['text']}")
+        group.clear()
+
+    for item in evidence:
+        match = _DESCRIBED.match(item.observation)
+        if match and group and (match["outcome"], match["text"]) == (group[0][1]["outcome"], group[0][1]["text"]):
+            group.append((item.source, match))
+            continue
+        flush()
+        if match:
+            group.append((item.source, match))
+        else:
+            lines.append(f"{item.source}: {item.observation}")
+    flush()
+    return lines
+
+
+def verdict_panel(v, width: int) -> list[tuple[str, list, str]]:
+    """The verdict in a box `width` columns wide; wrapped lines hang under their bullet."""
+    width = max(width, 40)
+    inner = width - 4
+    rows: list[list] = []  # each row: [(text, style)]
+
+    def para(text: str, first: str, rest: str, style: str = "") -> None:
+        rows.extend([(line, style)] for line in wrap(text, inner, first, rest))
+
+    para(v.summary, "", "", "bold")
+    if v.evidence:
+        rows.append([])
+        for line in grouped_evidence(v.evidence):
+            para(line, "  - ", "    ")
+    if v.remedies:
+        rows.append([])
+        rows.append([("What to do:", "bold")])
+        for rank, remedy in enumerate(v.remedies, 1):
+            para(remedy, f"  {rank}. ", " " * len(f"  {rank}. "))
+    for note in v.notes:
+        rows.append([])
+        para(f"Note: {note}", "", "      ", "yellow")
+    if v.tried:
+        rows.append([])
+        para(f"Tried: {'; '.join(v.tried)}", "", "       ", "dim")
+    title = f" verdict: {v.category} "
+    top = "╭─" + title + "─" * max(0, width - 3 - cells(title)) + "╮"
+    lines = [(top, [], "")]
+    for row in rows:
+        used = sum(cells(text) for text, _ in row)
+        lines.append(("│ ", [*row, (" " * max(0, inner - used), "")], " │"))
+    lines.append(("╰" + "─" * (width - 2) + "╯", [], ""))
+    return lines
+
+
+def cells(text: str) -> int:
+    """Terminal columns `text` takes (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """Wrap at spaces to `width` columns: the first line starts with `first`, the others
+    with `rest` (a hanging indent); a word longer than a line (CJK text) is cut by columns."""
+    lines: list[str] = []
+    line, prefix = first, first
+    for word in text.split():
+        room = width - cells(line)
+        gap = 0 if line == prefix else 1
+        if cells(word) + gap <= room:
+            line += (" " if gap else "") + word
+            continue
+        if line != prefix:
+            lines.append(line)
+            line = prefix = rest
+        while cells(word) > width - cells(line):  # cut a word longer than the line
+            room = width - cells(line)
+            cut, used = 0, 0
+            while cut < len(word) and used + cells(word[cut]) <= room:
+                used += cells(word[cut])
+                cut += 1
+            if cut == 0:
+                break
+            lines.append(line + word[:cut])
+            word, line = word[cut:], rest
+            prefix = rest
+        line += word
+    lines.append(line)
+    return [ln.rstrip() for ln in lines]
 
 
 def _duration(seconds: float) -> str:

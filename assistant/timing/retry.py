@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 OUTCOMES = ("busy", "rate_limited", "timeout", "error")
 OUTCOMES_RETRYABLE_BY_DEFAULT = ("busy", "rate_limited", "timeout")
@@ -120,6 +119,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # only for an HTTP-date Retry-After
+
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

@@ -10,7 +10,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 
@@ -42,6 +45,8 @@ def _aware(at: datetime) -> datetime:
 
 def in_window(window: Window, at: datetime) -> bool:
     """True when `at` falls in `window` (start inclusive, end exclusive; start == end is all day)."""
+    from zoneinfo import ZoneInfo  # imported when a window is used (start-up cost)
+
     local = _aware(at).astimezone(ZoneInfo(window.tz))
     start, end = minutes_of(window.start) * 60, minutes_of(window.end) * 60
     now = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
@@ -65,6 +70,8 @@ def _gap_end(naive: datetime, zone: ZoneInfo) -> datetime:
 
 def instants(hhmm: str, tz: str, at: datetime) -> list[datetime]:
     """The UTC instants, from the day before `at` to two days after, when the clock in `tz` reads `hhmm`."""
+    from zoneinfo import ZoneInfo
+
     zone, minutes = ZoneInfo(tz), minutes_of(hhmm)
     today = _aware(at).astimezone(zone).date()
     found = set()
