@@ -173,3 +173,51 @@ def test_step_labels_show_an_environment_variable_by_name(tmp_path, sim, monkeyp
     assert "send '${env:CANARY_PROMPT}'" in result.stderr, result.stderr
     assert "hunter22canary" not in result.stderr + result.stdout
     assert result.exit_code == 0 and "send '${env:CANARY_PROMPT}'" in report and "hunter22canary" not in report
+
+
+# -- item 10: a site profile that cannot drive the page ---------------------------------------
+
+@pytest.mark.parametrize("command", [
+    pytest.param(("diagnose", "simulator"), id="diagnose"),
+    pytest.param(("guide", "--site", "simulator", "--yes"), id="guide"),
+])
+def test_a_profile_that_does_not_fit_the_page_is_a_verdict_at_once(tmp_path, sim, command):
+    sim.configure(skin="plain")  # other markup: the simulator profile's selectors match nothing
+    extra = ("--json", tmp_path / "v.json") if command[0] == "diagnose" else ("--save-to", tmp_path)
+    result = invoke(*command, "--url", sim.url, "--time-scale", "0.01", *extra)
+    err = result.stdout + result.stderr
+    assert result.exit_code == 1, err
+    assert "Traceback" not in err and "verdict: profile_mismatch" in err
+    assert "waiting" not in err and "back-off" not in err  # no back-off: waiting cannot make a profile fit
+    saved = tmp_path / "v.json" if command[0] == "diagnose" else next(tmp_path.glob("assistant-diagnosis-*.json"))
+    verdict = json.loads(saved.read_text(encoding="utf-8"))["verdict"]
+    assert verdict["category"] == "profile_mismatch"
+    assert "its composer selector (textarea#chat-input) matches nothing" in verdict["summary"]
+    assert verdict["remedies"][0].startswith(f"Run `assistant probe-site {sim.url} --save site.yaml`")
+
+
+@pytest.mark.timeout(60)
+def test_a_tab_that_crashes_during_a_diagnosis_is_not_blamed_on_the_chat(tmp_path, stalled):
+    tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "assistant", "diagnose", "simulator", "--url", stalled.url, "--time-scale", "0.001",
+           "--json", str(tmp_path / "v.json")]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stderr:  # the probes start once the chat has loaded: the reply is being awaited
+            if "probe " in line:
+                break
+        for pid, cmdline in chromium_processes(tmpdir).items():
+            if is_tab_renderer(cmdline):
+                os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    verdict = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))["verdict"]
+    assert verdict["category"] == "inconclusive" and verdict["summary"].startswith("the page crashed in your setup")
+    assert "back-off" not in json.dumps(verdict["evidence"])  # stopped at once, no experiment on a dead page
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()

@@ -23,6 +23,7 @@ from assistant.playbook.model import SiteProfile
 CONFIRM_S = 5.0  # a send shows in the transcript, or leaves the page, within this
 SENT_FAST_S = 0.5  # first wait this long for a request or frame (an event), then look at the page too
 POLL_S = 0.1  # how often a missing control is looked for again, within the step's time limit
+UNFIT_S = 3.0  # the page shows a text field, the profile's composer is not there this long: it does not fit
 SETTLE_QUIET_S, SETTLE_MOST_S = 0.2, 2.0  # without a reply selector: the page is still this long before a send
 FIND_COMPOSER, FIND_SEND, DIALOGS, CONTROL, SETTLE = (call(n) for n in ("findComposer", "findSend", "dialogs", "control", "settle"))
 MARKED = {"composer": "[data-assistant-composer]", "send": "[data-assistant-send]", "control": "[data-assistant-control]"}
@@ -136,7 +137,7 @@ class ChatDriver:
         deadline = loop.time() + timeout
         if self.site.selectors.get("composer"):
             composer = self.locator("composer")
-            await self._act(composer.wait_for(state="visible", timeout=timeout * 1000), "composer")
+            await self._act(self._fits(composer, timeout), "composer")
             while not await self._editable(composer):
                 if loop.time() >= deadline:
                     raise StepFailed(f"the composer stays disabled or read-only after {timeout:g} s: the page may be locked after an error", outcome="timeout")
@@ -158,6 +159,16 @@ class ChatDriver:
             f"no composer found within {timeout:g} s: no visible text field (textarea, text input, contenteditable, "
             "role=textbox) in the page, its open shadow roots or same-origin iframes. Name it in the site profile "
             "under selectors.composer (`assistant probe-site URL` drafts one)", outcome="timeout")
+
+    async def _fits(self, composer, timeout: float) -> None:
+        """Wait for the profile's composer; once the page shows a text field of its own and the
+        profile's matches nothing for UNFIT_S, the profile does not fit (no use waiting longer)."""
+        try:
+            return await composer.wait_for(state="visible", timeout=min(timeout, UNFIT_S) * 1000)
+        except Exception:
+            if timeout > UNFIT_S and await self._find(FIND_COMPOSER) and await self._missing("composer"):
+                raise StepFailed(self.unfit) from None
+        await composer.wait_for(state="visible", timeout=(timeout - min(timeout, UNFIT_S)) * 1000 or 1)
 
     async def _marked(self, kind: str):
         """The element the reader marked, in whichever frame it is (CSS pierces shadow roots, not frames)."""

@@ -39,7 +39,7 @@ def _seconds(value: float) -> str:
 def verdict(d: Diagnoser, category: str, why: str, **facts) -> Verdict:
     """A verdict with remedies for this person, and the plain note about green status pages."""
     result = Verdict(category, why, remedies=remedies_for(category, d.host, _facts(d, **facts)))
-    if category not in ("healthy", "feature_missing") and _status_green(d):
+    if category not in ("healthy", "feature_missing", "profile_mismatch") and not facts.get("crashed") and _status_green(d):
         result.notes.append(
             "The status page says all systems are operational, yet the chat fails: capacity "
             "limits often never reach a status page, so a green page does not mean it is you."
@@ -120,3 +120,15 @@ def extension(d: Diagnoser, found) -> Verdict:
     result = verdict(d, "extension", f"{names} break{'s' if len(culprits) == 1 else ''} the chat", culprits=culprits)
     result.culprit = culprits
     return result
+
+
+def unfit(d: Diagnoser, why: str) -> Verdict:
+    """The site profile cannot drive the page: a verdict of its own, at once (backing off cannot help)."""
+    return verdict(d, "profile_mismatch", why, url=d.site.url)  # the failed step's note already says why
+
+
+def crashed(d: Diagnoser, where: str) -> Verdict:
+    """The page crashed in the browser: nothing can be said of the chat from this run."""
+    d.note("browser", f"the page crashed in {where} (its renderer process died)", "error")
+    return verdict(d, "inconclusive", f"the page crashed in {where} (its renderer process died: out of memory, or killed), "
+                   "so nothing can be said of the chat from this run", crashed=True)

@@ -32,6 +32,14 @@ PROBES = ("status_page", "api", "dns", "connect", "streams", "windows")
 CONTROL = RetryPolicy(when=("busy", "rate_limited", "timeout", "error"))
 
 
+class _Broken(Exception):
+    """The diagnosis cannot go on, for a reason that is not the chat's: carries its verdict."""
+
+    def __init__(self, verdict: Verdict):
+        super().__init__(verdict.summary)
+        self.verdict = verdict
+
+
 class Diagnoser:
     """One diagnosis in one browser session."""
 
@@ -61,6 +69,10 @@ class Diagnoser:
             probes = asyncio.ensure_future(run_probes(self.site, PROBES, self.probe_ctx, self._found))
             first = opened or await trial.converse(self.turns)
             verdict = await self._decide(trial, first, probes)
+        except _Broken as broken:
+            verdict = broken.verdict
+        except Exception as exc:  # a page or browser gone mid-experiment: said, never a traceback
+            verdict = self._gone(trial, exc)
         finally:
             if trial is not None:
                 await trial.close()
@@ -69,6 +81,35 @@ class Diagnoser:
         verdict.evidence, verdict.tried = self.evidence, self.tried
         self.emit(ev.VerdictReached(verdict))
         return verdict
+
+    def check(self, trial: Trial) -> None:
+        """Stop at once when the profile does not fit the page or the page crashed: neither
+        says anything about the chat, and no back-off or experiment can change them."""
+        chat = trial.chat
+        if chat is not None and chat.crashed:
+            raise _Broken(decide.crashed(self, trial.label))
+        if chat is not None and chat.unfit:
+            raise _Broken(decide.unfit(self, chat.unfit))
+
+    def _gone(self, trial: Trial | None, exc: Exception) -> Verdict:
+        from assistant.chat.driver import first_line
+        from assistant.errors import AssistantError, EnvironmentProblem, StepFailed
+
+        if isinstance(exc, AssistantError):
+            raise exc
+        line = exc.detail if isinstance(exc, StepFailed) else first_line(exc)
+        chat = trial.chat if trial is not None else None
+        if "Target crashed" in line or (chat is not None and chat.crashed):
+            return decide.crashed(self, trial.label if chat is not None and chat.crashed else "a trial")
+        if chat is not None and chat.unfit:
+            return decide.unfit(self, chat.unfit)
+        if "has been closed" in line or type(exc).__name__ == "TargetClosedError":
+            raise EnvironmentProblem(f"The browser closed during the diagnosis ({line}): was it killed, or out of memory? "
+                                     "Nothing was concluded about the chat; run it again.") from None
+        if isinstance(exc, StepFailed):  # an experiment the page would not take (a control it lacks)
+            self.note("diagnosis", f"could not go on: {line}", exc.outcome)
+            return decide.no_flip(self, self.findings)
+        raise exc
 
     def _found(self, finding) -> None:
         self.findings.append(finding)
@@ -97,6 +138,7 @@ class Diagnoser:
 
     async def _decide(self, trial: Trial, first: Result, probes: asyncio.Future) -> Verdict:
         self.note("reproduce", f"in {trial.label}: {first.describe()}", first.outcome, signal=first.attempt.signal.to_dict())
+        self.check(trial)
         if first.passed:
             missing = await trial.missing_features()
             await self.settled_probes(probes)
@@ -129,6 +171,7 @@ class Diagnoser:
             waits.append(wait)
             result = await trial.ask_again()
             self.note("back-off", f"attempt {attempt} of {total} after {wait:g} s: {result.describe()}", result.outcome)
+            self.check(trial)
             if result.passed:
                 return attempt, waits
             retry_after = result.attempt.signal.retry_after
@@ -155,6 +198,7 @@ class Diagnoser:
             other = await self.open(self.setup, f"route {route.name}", route=route)
             try:
                 result = await other.reproduce(1)
+                self.check(other)
             finally:
                 await other.close()
             self.tried.append(f"route {route.name}")
@@ -168,6 +212,7 @@ class Diagnoser:
         await change(trial)
         result = await trial.ask()
         self.note(f"experiment: {what}", result.describe(), result.outcome)
+        self.check(trial)
         return result.passed
 
     @staticmethod
@@ -196,6 +241,7 @@ class Diagnoser:
         clean = await self.open(Setup(proxy=self.setup.proxy), "a clean profile", extensions=())
         try:
             result = await clean.reproduce(self.turns)
+            self.check(clean)
         finally:
             await clean.close()
         self.note("experiment: a clean profile", result.describe(), result.outcome)

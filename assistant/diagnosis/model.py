@@ -23,6 +23,7 @@ CATEGORIES = (
     "streams_blocked",
     "network_route",
     "feature_missing",
+    "profile_mismatch",  # the site profile cannot drive this page: no verdict on the chat
     "inconclusive",
 )
 

@@ -66,7 +66,12 @@ def remedies_for(category: str, host: str, facts: dict[str, Any]) -> list[str]:
         "feature_missing": [
             f"The chat answers, but {', '.join(facts.get('missing', [])) or 'a feature'} is gone: the provider has only partly recovered. Check the status page and try the feature again later.",
         ],
+        "profile_mismatch": [
+            f"Run `assistant probe-site {facts.get('url', host)} --save site.yaml`: it learns this chat's composer, send control and reply by using it once and drafts a site profile that fits; then `assistant diagnose ./site.yaml`.",
+            "Nothing was concluded about the chat itself: the tool could not drive the page.",
+        ],
         "inconclusive": [
+            *(["The page crashed in the browser (its renderer died: out of memory, or killed): that says nothing about the chat. Close other heavy tabs or programs and run the diagnosis again."] if facts.get("crashed") else []),
             *([f"Set {facts['api_key_env']} to an API key so the next run can compare the web chat with the API."] if facts.get("api_key_env") else []),
             "Try again later and compare; if the status page reports nothing, capacity limits often never reach it.",
             *wait_quiet,
