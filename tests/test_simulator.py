@@ -221,10 +221,21 @@ def test_the_old_builds_endpoint_is_gone(sim):
     assert sim.completions == 0  # not the current endpoint
 
 
-def session_set_by(sim, cookie=None):
-    """The ds_session value a page load sets (None: it sets none), sending `cookie` if given."""
-    headers = {"Cookie": f"ds_session={cookie}"} if cookie else None
-    jar = http.cookies.SimpleCookie(request(sim, "/", headers=headers)[1].get("Set-Cookie", ""))
+BROWSER = "v-00000000000000b1"  # one browser session (its sim_visitor cookie or cached page's ETag)
+
+
+def session_set_by(sim, cookie=None, visitor=BROWSER, cleared=False):
+    """The ds_session value a page load sets (None: it sets none), sending `cookie` if given,
+    as browser session `visitor` (`cleared`: its cookies are gone, its cache names it)."""
+    cookies = [f"ds_session={cookie}"] if cookie else []
+    headers = {"If-None-Match": f'"{visitor}"'} if cleared else {}
+    if visitor and not cleared:
+        cookies.append(f"sim_visitor={visitor}")
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
+    jar = http.cookies.SimpleCookie()
+    for line in request(sim, "/", headers=headers)[1].get_all("Set-Cookie") or []:
+        jar.load(line)
     return jar["ds_session"].value if "ds_session" in jar else None
 
 
@@ -234,9 +245,11 @@ def test_bad_cookie_corrupts_the_first_page_loads_session(sim):
     corrupt = session_set_by(sim, good)  # the first load overwrites even a good session
     assert corrupt.startswith("corrupt%00")
     assert session_set_by(sim, corrupt) is None  # a reload keeps the corrupt one
-    fresh = session_set_by(sim)  # after cookies are cleared: a new, valid one
+    fresh = session_set_by(sim, cleared=True)  # after cookies are cleared: a new, valid one
     assert fresh.startswith("sim-") and fresh != good
     assert session_set_by(sim, fresh) is None
+    # Another browser profile is another session: it meets the fault again.
+    assert session_set_by(sim, visitor="v-00000000000000b2").startswith("corrupt%00")
 
 
 @pytest.mark.parametrize("scenario", ["healthy", "stale-cache", "long-conversation"])
@@ -728,7 +741,7 @@ def test_page_carries_the_language(sim, lang, path):
     sim.configure(lang=lang)
     status, headers, html = request(sim, path)
     assert status == 200
-    assert headers["Cache-Control"] == "no-store"
+    assert headers["Cache-Control"] == "no-cache"  # stored, but asked for again on every load
     assert f'<html lang="{lang}">' in html
     assert f'placeholder="{texts.PLACEHOLDER[lang]}"' in html
     assert texts.NEW_CHAT[lang] in html
@@ -960,7 +973,7 @@ def test_plain_stale_cache_serves_the_old_bundle_once_and_its_endpoint_is_gone(s
 def test_plain_page_has_its_own_markup_and_texts(sim, lang, path):
     sim.configure(skin="plain", lang=lang)
     status, headers, html = request(sim, path)
-    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert status == 200 and headers["Cache-Control"] == "no-cache"
     assert f'<html lang="{lang}">' in html
     for fragment in (
         f'placeholder="{texts.PLAIN_PLACEHOLDER[lang]}"',

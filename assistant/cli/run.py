@@ -96,7 +96,9 @@ def _simulator(**settings):
 
 
 SCENARIO_HELP = (
-    "healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall, stream-truncated, stale-cache, bad-cookie, long-conversation."
+    "healthy, busy-twice, always-busy, http-503, rate-limit, stream-stall, stream-truncated, stale-cache, bad-cookie, "
+    "long-conversation (busy from a conversation's 3rd message: diagnose with --turns 3). Faults count per browser "
+    "session (a new profile meets them again; POST /__reset starts over); any API key is accepted."
 )
 
 
@@ -114,7 +116,8 @@ SCENARIO_HELP = (
 @click.option("--stream-path", default="/api/v0/chat/completion", show_default=True,
               type=click.Choice(["/api/v0/chat/completion", "/api/v1/chat/completion", "/api/v0/chat/stream"]),
               help="Where the deepseek skin's page streams from (another path than the profile's: only the page can tell).")
-def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, stream_path) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Do not log a line per request.")
+def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, stream_path, quiet) -> None:
     """Serve the simulated web chat until Ctrl-C (which ends it with exit 0).
 
     Point a playbook at it with `assistant run PLAYBOOK --url http://127.0.0.1:PORT`.
@@ -122,14 +125,17 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, s
     import asyncio
 
     from assistant.simulator import serve
+    from assistant.simulator.settings import ready_notes
 
     def ready(url: str) -> None:
         click.echo(f"Simulated chat on {url} (scenario {scenario}, busy form {busy_form}, lang {lang}, skin {skin}, markup {markup}); Ctrl-C stops it.", err=True)
+        for note in ready_notes(url, scenario, log=not quiet):
+            click.echo(f"  {note}", err=True)
 
     settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after, "skin": skin,
                 "markup": markup, "stream_path": stream_path}
     try:
-        asyncio.run(serve(host, port, on_ready=ready, **settings))
+        asyncio.run(serve(host, port, on_ready=ready, log=None if quiet else (lambda line: click.echo(line, err=True)), **settings))
     except ValueError as exc:
         raise UsageError(f"{exc}.") from None
     except KeyboardInterrupt:

@@ -15,8 +15,8 @@ import uuid
 from aiohttp import web
 
 from assistant.simulator import api_errors, wire
-from assistant.simulator.state import API_ERROR, HTTP_503, RATE_LIMIT, STALL, TRUNCATED
-from assistant.simulator.web import STATE
+from assistant.simulator.state import API_ERROR, HTTP_503, RATE_LIMIT, STALL, TRUNCATED, describe
+from assistant.simulator.web import SIM_LOG, STATE
 
 MODELS = ("deepseek-chat", "deepseek-reasoner")
 
@@ -54,6 +54,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return api_errors.response(400)
 
     turn = request.app[STATE].api_turn()
+    request[SIM_LOG] = describe(turn)
     s = turn.settings
     if turn.outcome in (API_ERROR, HTTP_503, RATE_LIMIT):
         status = {HTTP_503: 503, RATE_LIMIT: 429}.get(turn.outcome, s.api_status)

@@ -34,6 +34,7 @@ from assistant.simulator.state import (
     SESSION_COOKIE,
     STALL,
     TRUNCATED,
+    describe,
 )
 
 STATE = common.STATE
@@ -120,6 +121,7 @@ async def conversation(request: web.Request) -> web.StreamResponse:
         body = error_body(texts.PLAIN_AUTH_FAILED, "authentication_error")
         return wire.json_response(body, status=401)
     turn = request.app[STATE].web_turn(chat_id, request.cookies.get(SESSION_COOKIE))
+    request[common.SIM_LOG] = describe(turn)
     s = turn.settings
     if turn.outcome == HTTP_503:
         body = error_body(texts.PLAIN_BUSY[s.lang], "overloaded_error")

@@ -20,16 +20,16 @@ from aiohttp import web
 from assistant.errors import EnvironmentProblem
 from assistant.simulator import netprobe, openai_api, skins, statuspage, wire
 from assistant.simulator.settings import Settings
-from assistant.simulator.state import State
+from assistant.simulator.state import VISITOR_COOKIE, State, current_visitor, visitor_of
 from assistant.simulator.thread import LoopThread
-from assistant.simulator.web import STATE
+from assistant.simulator.web import SIM_LOG, STATE
 
 # Streams can be mid-heartbeat when we stop: do not wait aiohttp's default 60 s for them.
 SHUTDOWN_TIMEOUT = 0.5
 
 
 def build_app(state: State) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_browser_session])
     app[STATE] = state
     skins.add_routes(app)
     openai_api.add_routes(app)
@@ -37,8 +37,30 @@ def build_app(state: State) -> web.Application:
     netprobe.add_routes(app)
     app.router.add_get("/__sim/state", _get_state)
     app.router.add_post("/__sim/config", _post_config)
+    app.router.add_post("/__reset", _post_reset)
     app.on_response_prepare.append(_no_store)
     return app
+
+
+@web.middleware
+async def _browser_session(request: web.Request, handler):
+    """Serve the request as its browser session's (`current_visitor`), and log one line for it."""
+    state = request.app[STATE]
+    token = current_visitor.set(visitor_of(request.cookies.get(VISITOR_COOKIE), request.headers.get("If-None-Match")))
+    status: object = "error"
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        if state.log is not None:
+            said = request.get(SIM_LOG)
+            who = state.browser_label(current_visitor.get())
+            state.log(f"{request.method} {request.path} -> {said or status}{who}")
+        current_visitor.reset(token)
 
 
 async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
@@ -61,6 +83,12 @@ async def _post_config(request: web.Request) -> web.Response:
     except ValueError as exc:  # includes malformed JSON
         return wire.json_response({"error": str(exc)}, status=400)
     return wire.json_response(state.snapshot())
+
+
+async def _post_reset(request: web.Request) -> web.Response:
+    """Forget every counter and browser session (the settings stay): faults start over."""
+    request.app[STATE].reset()
+    return wire.json_response(request.app[STATE].snapshot())
 
 
 def check_loopback(host: str) -> None:
@@ -119,13 +147,16 @@ async def serve(
     port: int = 0,
     *,
     on_ready: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None,
     **settings,
 ) -> None:
-    """Serve in the running loop until cancelled; `on_ready(url)` is called once listening.
+    """Serve in the running loop until cancelled; `on_ready(url)` is called once listening,
+    `log(line)` once per request served.
 
     `on_ready` exists because with port 0 only the server knows the port it got.
     """
     state = State(Settings.make(**settings))
+    state.log = log
     sock = bind(host, port)
     runner = await _start_site(state, sock)
     try:
@@ -183,6 +214,11 @@ class Simulator:
     def configure(self, **changes) -> Simulator:
         """Change settings at runtime (validated) and reset every counter."""
         self._state.configure(**changes)
+        return self
+
+    def reset(self) -> Simulator:
+        """Forget every counter and browser session, keeping the settings (POST /__reset)."""
+        self._state.reset()
         return self
 
     @property

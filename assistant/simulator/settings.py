@@ -11,18 +11,38 @@ from dataclasses import dataclass
 
 SCENARIOS: dict[str, str] = {
     "healthy": "every send answers",
-    "busy-twice": "the first two completion requests are busy, then every send answers",
+    "busy-twice": "a browser session's first two completion requests are busy, then every send answers",
     "always-busy": "every completion is busy (heartbeats, then an error hint)",
     "http-503": "the completion endpoint answers HTTP 503 with the busy text",
     "rate-limit": "the completion endpoint answers HTTP 429 with Retry-After (unless retry_after is empty)",
     "stream-stall": "heartbeats, then the stream closes with no data and no hint",
     "stream-truncated": "the answer starts streaming, then the stream closes before it finishes",
-    "stale-cache": "the first script bundle served is an old build that posts to a retired endpoint (410), "
+    "stale-cache": "a browser session's first script bundle is an old build that posts to a retired endpoint (410), "
     "cached for a day: only a hard reload or an emptied cache fixes it",
-    "bad-cookie": "the first page load sets a corrupt session cookie and every send carrying it is busy: "
+    "bad-cookie": "a browser session's first page load sets a corrupt session cookie and every send carrying it is busy: "
     "only clearing cookies and reloading fixes it",
-    "long-conversation": "each conversation answers long_after times, then is busy until a new chat is started",
+    "long-conversation": "each conversation answers long_after times, then is busy until a new chat is started "
+    "(diagnose with --turns 3 to meet it)",
 }
+
+API_KEY_HINT = "sim-any-key"  # the simulator's API takes any key; this one is as good as any
+
+
+def ready_notes(url: str, scenario: str, *, log: bool = True) -> list[str]:
+    """What `assistant simulate` tells a person once it listens: how faults count, the API
+    key to set, and what a scenario needs to show."""
+    notes = [
+        "Faults count per browser session: a new browser profile meets busy-twice, bad-cookie and stale-cache "
+        f"again; `curl -X POST {url}/__reset` starts every count over.",
+        f"Any API key works: `export SIMULATOR_API_KEY={API_KEY_HINT}` lets `assistant diagnose simulator` "
+        "compare the web chat with the API (without a key the API is not checked).",
+    ]
+    if scenario == "long-conversation":
+        notes.append("long-conversation is busy from the third message of a conversation: diagnose it with `--turns 3`.")
+    if log:
+        notes.append("One line per request follows (-q hides them).")
+    return notes
+
 
 BUSY_FORMS = ("inline", "row", "toast")
 LANGS = ("en", "zh")

@@ -35,6 +35,7 @@ from assistant.simulator import texts, wire
 from assistant.simulator.settings import HIDDEN_ROW_STYLES, STREAM_PATHS
 from assistant.simulator.state import (
     BUSY,
+    CORRUPT_SESSION,
     HTTP_503,
     NEW_BUILD,
     OLD_BUILD,
@@ -42,10 +43,14 @@ from assistant.simulator.state import (
     SESSION_COOKIE,
     STALL,
     TRUNCATED,
+    VISITOR_COOKIE,
     State,
+    current_visitor,
+    describe,
 )
 
 STATE = web.AppKey("state", State)
+SIM_LOG = web.RequestKey("sim_log", str)  # what a request got, for the request log
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 _PAGES = {
@@ -155,14 +160,28 @@ def drop_features(body: str, hidden: tuple[str, ...]) -> str:
 
 
 def html_page(request: web.Request, body: str) -> web.Response:
-    """A page load of either skin: never cached, with hidden features left out, and the
-    session cookie that `State.page_session` decides (bad-cookie plants a corrupt one)."""
-    hidden = request.app[STATE].settings.hide_features
-    headers = {"Cache-Control": "no-store"}
+    """A page load of either skin: fresh every time, with hidden features left out, and the
+    session cookie that `State.page_session` decides (bad-cookie plants a corrupt one).
+
+    The page names its browser session twice, in the `sim_visitor` cookie and in its ETag
+    (it is stored but revalidated on every load, so the browser sends the ETag back), and
+    a conversation's URL names the session that began it: a browser that cleared only its
+    cookies, or only its cache, is still the same session.
+    """
+    state = request.app[STATE]
+    # Named by its cookie or cached page, else by the conversation in the URL it reloads.
+    visitor, new = state.begin_visit(current_visitor.get() or state.owner(request.match_info.get("chat_id")))
+    current_visitor.set(visitor)
+    hidden = state.settings.hide_features
+    headers = {"Cache-Control": "no-cache", "ETag": f'"{visitor}"'}
     response = web.Response(text=drop_features(body, hidden), content_type="text/html", headers=headers)
-    session = request.app[STATE].page_session(request.cookies.get(SESSION_COOKIE))
+    session = state.page_session(request.cookies.get(SESSION_COOKIE))
     if session is not None:
         response.set_cookie(SESSION_COOKIE, session, path="/", httponly=True, samesite="Lax")
+    if request.cookies.get(VISITOR_COOKIE) != visitor:
+        response.set_cookie(VISITOR_COOKIE, visitor, path="/", httponly=True, samesite="Lax", max_age=86400 * 365)
+    planted = ", bad-cookie: planted the corrupt session cookie" if session == CORRUPT_SESSION else ""
+    request[SIM_LOG] = f"page ({'a new browser session' if new else 'same browser session'}{planted})"
     return response
 
 
@@ -170,7 +189,9 @@ def script_bundle(request: web.Request, script: str, builds: dict, global_name: 
     """A skin's page script (a file in static/) behind a line that sets `global_name` to the
     build this request gets: stale-cache's old build is the same script pointed at a
     retired endpoint, and cacheable, so only a hard reload or an emptied cache replaces it."""
-    build = builds[request.app[STATE].bundle_build()]
+    which = request.app[STATE].bundle_build()
+    build = builds[which]
+    request[SIM_LOG] = f"build {build['id']}" + (" (stale-cache: the old build, cached for a day)" if which == OLD_BUILD else "")
     head = f"window.{global_name} = {json.dumps(build)};\n"
     return web.Response(
         text=head + (STATIC_DIR / script).read_text(encoding="utf-8"),
@@ -193,7 +214,9 @@ async def retired_completion(request: web.Request) -> web.Response:
 
 
 async def create_session(request: web.Request) -> web.Response:
-    return wire.json_response(wire.biz({"id": str(uuid.uuid4())}))
+    chat_id = str(uuid.uuid4())
+    request.app[STATE].note_chat(chat_id)
+    return wire.json_response(wire.biz({"id": chat_id}))
 
 
 def bearer(request: web.Request) -> str:
@@ -213,6 +236,7 @@ async def completion(request: web.Request) -> web.StreamResponse:
         # The web client always sends its token; without it the real site answers 40003.
         return wire.json_response({"code": 40003, "msg": "Authorization Failed (invalid token)", "data": None}, status=401)
     turn = request.app[STATE].web_turn(chat_id, request.cookies.get(SESSION_COOKIE))
+    request[SIM_LOG] = describe(turn)
     s = turn.settings
 
     if turn.outcome == HTTP_503:
