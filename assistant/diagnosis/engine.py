@@ -82,7 +82,7 @@ class Diagnoser:
         self.emit(ev.VerdictReached(verdict))
         return verdict
 
-    def check(self, trial: Trial) -> None:
+    def _stop_if_broken(self, trial: Trial) -> None:
         """Stop at once when the profile does not fit the page or the page crashed: neither
         says anything about the chat, and no back-off or experiment can change them."""
         chat = trial.chat
@@ -138,7 +138,7 @@ class Diagnoser:
 
     async def _decide(self, trial: Trial, first: Result, probes: asyncio.Future) -> Verdict:
         self.note("reproduce", f"in {trial.label}: {first.describe()}", first.outcome, signal=first.attempt.signal.to_dict())
-        self.check(trial)
+        self._stop_if_broken(trial)
         if first.passed:
             missing = await trial.missing_features()
             await self.settled_probes(probes)
@@ -171,7 +171,7 @@ class Diagnoser:
             waits.append(wait)
             result = await trial.ask_again()
             self.note("back-off", f"attempt {attempt} of {total} after {wait:g} s: {result.describe()}", result.outcome)
-            self.check(trial)
+            self._stop_if_broken(trial)
             if result.passed:
                 return attempt, waits
             retry_after = result.attempt.signal.retry_after
@@ -198,7 +198,7 @@ class Diagnoser:
             other = await self.open(self.setup, f"route {route.name}", route=route)
             try:
                 result = await other.reproduce(1)
-                self.check(other)
+                self._stop_if_broken(other)
             finally:
                 await other.close()
             self.tried.append(f"route {route.name}")
@@ -212,7 +212,7 @@ class Diagnoser:
         await change(trial)
         result = await trial.ask()
         self.note(f"experiment: {what}", result.describe(), result.outcome)
-        self.check(trial)
+        self._stop_if_broken(trial)
         return result.passed
 
     @staticmethod
@@ -241,7 +241,7 @@ class Diagnoser:
         clean = await self.open(Setup(proxy=self.setup.proxy), "a clean profile", extensions=())
         try:
             result = await clean.reproduce(self.turns)
-            self.check(clean)
+            self._stop_if_broken(clean)
         finally:
             await clean.close()
         self.note("experiment: a clean profile", result.describe(), result.outcome)

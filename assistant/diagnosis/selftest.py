@@ -48,6 +48,7 @@ ROWS = (
     Row("a proxy drops streams", "streams_blocked", proxy_faults=("drop_sse",)),
     Row("usual path too slow, other route fine", "network_route", proxy_faults=(), proxy_latency=6.0, alt_route=True),
     Row("image upload gone after recovery", "feature_missing", {"hide_features": ("image_upload",)}),
+    Row("another chat's markup (plain skin)", "profile_mismatch", {"skin": "plain"}),
     Row("always-busy, API not checkable", "inconclusive", {"scenario": "always-busy"}, api_key=False),
 )
 
