@@ -8,6 +8,7 @@ through /proc, under the run's own TMPDIR), the disk is a folder in the trace's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -15,14 +16,28 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from assistant.browser import BrowserSession
+from assistant.browser.backup import (
+    MANIFEST,
+    RESTORING,
+    TREE,
+    backup_profile,
+    release_profile,
+    restore_profile,
+    tree_digest,
+)
+from assistant.browser.find import find_system_browser
 from assistant.cli import cli
+from assistant.errors import EnvironmentProblem
 from tests.conftest import TEST_TIME_SCALE, write_playbook
 from tests.test_cleanup import leftovers
+from tests.test_profiles import dead_pid, user_data
 
 pytestmark = pytest.mark.browser
 
@@ -221,3 +236,88 @@ def test_a_tab_that_crashes_during_a_diagnosis_is_not_blamed_on_the_chat(tmp_pat
     assert "back-off" not in json.dumps(verdict["evidence"])  # stopped at once, no experiment on a dead page
     assert leftovers(tmpdir) == []
     tmpdir.rmdir()
+
+
+# -- item 11: two --in-place runs, a browser opening the profile, half-done backups and restores --
+
+IN_PLACE = """
+    site: simulator
+    browser: {{profile: {{path: "{ud}"}}}}
+    steps:
+      - open: /
+"""
+
+
+def test_a_second_in_place_run_on_a_held_profile_is_exit_3_before_any_backup(tmp_path, sim):
+    ud, backups = user_data(tmp_path / "ud"), tmp_path / "backups"
+    first = backup_profile(ud, backups)  # this process is the first run: it holds the profile now
+    try:
+        path = write_playbook(tmp_path, IN_PLACE.format(ud=ud))
+        env = {**os.environ, "ASSISTANT_BACKUPS": str(backups), "NO_COLOR": "1"}
+        done = subprocess.run([sys.executable, "-m", "assistant", "run", str(path), "--url", sim.url, "--in-place", "--yes"],
+                              env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        release_profile(ud)
+    assert done.returncode == 3, done.stderr
+    assert f"error (environment): Another `assistant` run is using {ud.resolve()} in place right now" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert [p for p in backups.iterdir()] == [first]  # the second run made no backup
+
+
+@pytest.mark.timeout(60)
+def test_a_profile_a_browser_opened_after_the_backup_is_an_environment_error(tmp_path):
+    ud = tmp_path / "ud"
+    ud.mkdir()
+    (ud / "Local State").write_text("{}")
+    browser = find_system_browser()
+    if browser is None:
+        pytest.skip("no system Chromium to hold the profile")
+    person = subprocess.Popen([browser.path, "--headless", "--no-sandbox", "--no-first-run", f"--user-data-dir={ud}", "about:blank"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.lexists(ud / "SingletonLock") and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the person's browser to take its lock, not waiting out a delay
+
+        async def launch():
+            async with BrowserSession() as session:
+                await session.setup_context(profile=ud, in_place=True)
+
+        with pytest.raises(EnvironmentProblem) as caught:
+            asyncio.run(launch())
+    finally:
+        os.killpg(person.pid, signal.SIGKILL)
+        person.wait()
+    assert f"{ud} was opened by a browser after the backup" in str(caught.value)
+    assert "is using it" in str(caught.value)
+
+
+def test_a_backup_killed_half_way_is_removed_by_the_next(tmp_path):
+    ud, backups = user_data(tmp_path / "ud"), tmp_path / "backups"
+    killed = backups / f"20260101T000000Z-.partial-{dead_pid()}-ud"  # as SIGKILL mid-copy leaves it
+    (killed / TREE / "Default").mkdir(parents=True)
+    (killed / TREE / "Default" / "Cookies").write_bytes(b"half")
+    (killed / MANIFEST).write_text("{}")
+    folder = backup_profile(ud, backups)
+    release_profile(ud)
+    assert sorted(backups.iterdir()) == [folder]
+    assert ".partial-" not in folder.name and (folder / MANIFEST).is_file()
+
+
+def test_a_restore_killed_half_way_is_finished_by_the_next(tmp_path):
+    ud, backups = user_data(tmp_path / "ud"), tmp_path / "backups"
+    folder = backup_profile(ud, backups)
+    release_profile(ud)
+    expected = tree_digest(ud)
+    (ud / "Default" / "Cookies").write_text("changed by the run")
+    # What SIGKILL half-way through a restore leaves: the profile as it was moved aside,
+    # the marker naming it, a partial copy in its place.
+    aside = tmp_path / "ud.before-restore-20260101T000000Z"
+    os.rename(ud, aside)
+    (ud / "Default").mkdir(parents=True)
+    (ud / "Default" / "Preferences").write_text("{")
+    (folder / RESTORING).write_text(json.dumps({"target": str(ud.resolve()), "aside": str(aside), "pid": dead_pid()}))
+    assert restore_profile(folder) == ud.resolve()
+    assert tree_digest(ud) == expected and not (folder / RESTORING).exists()
+    assert (aside / "Default" / "Cookies").read_text() == "changed by the run"  # the state before is kept
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ud")) == ["ud", aside.name]

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,12 +25,46 @@ from assistant.browser.profiles import (
     user_data_dir_of,
     write_private_json,
 )
-from assistant.errors import EnvironmentProblem, UsageError
+from assistant.errors import EnvironmentProblem, Interrupted, UsageError, interrupted_exit_code
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "assistant-backup.json"  # beside the copied tree, never inside it
 TREE = "profile"
+PARTIAL = ".partial-"  # a backup being made: `<stamp>-.partial-<pid>-<name>`, renamed once verified
+RESTORING = "assistant-restoring.json"  # in a backup folder while it is being restored
+
+_held: dict[Path, int] = {}  # profile folder -> the open descriptor whose lock this process holds
+
+
+def hold_profile(user_data_dir: str | os.PathLike) -> None:
+    """Take this process's exclusive lock on a profile folder, atomically, until it exits
+    (or `release_profile`): two `--in-place` runs can never both pass the check. The lock
+    is the kernel's (flock on the folder itself), so it writes nothing into the profile
+    and dies with its process: a killed run leaves no stale lock."""
+    folder = Path(user_data_dir).resolve()
+    if folder in _held or sys.platform == "win32":  # Windows: Chrome's own lockfile is checked instead
+        return
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise EnvironmentProblem(
+            f"Another `assistant` run is using {folder} in place right now (it holds the folder's lock); "
+            "nothing was backed up or run.",
+            hint="Wait for that run to end, or run on a copy of the profile (without --in-place).",
+        ) from None
+    _held[folder] = fd
+
+
+def release_profile(user_data_dir: str | os.PathLike) -> None:
+    """Give up the lock `hold_profile` took (a no-op when this process holds none)."""
+    fd = _held.pop(Path(user_data_dir).resolve(), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def backups_folder(root: str | os.PathLike | None = None) -> Path:
@@ -67,7 +102,8 @@ def _sha256(path: str) -> str:
 def backup_profile(user_data_dir: str | os.PathLike, backups_root: str | os.PathLike | None = None) -> Path:
     """Copy a user-data dir byte for byte into a new backup folder; refuse while a browser holds it."""
     source = user_data_dir_of(user_data_dir).user_data_dir.resolve()
-    holder = lock_holder(source)
+    hold_profile(source)  # first: from here on no other run can start on it
+    holder = lock_holder(source)  # and Chromium's own lock: no browser may have it open
     if holder:
         raise EnvironmentProblem(
             f"Cannot back up {source}: {holder}.",
@@ -79,12 +115,13 @@ def backup_profile(user_data_dir: str | os.PathLike, backups_root: str | os.Path
     if root.resolve().is_relative_to(source):
         raise UsageError(f"The backups folder {root} is inside the profile it would back up; choose one outside {source}.")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)  # the copy holds login cookies
+    _remove_partials(root)
     if shutil.disk_usage(root).free < size * 1.1:
         raise EnvironmentProblem(
             f"A backup of {source} needs {size / 1e6:.0f} MB, more than is free in {root}.",
             hint="Free some space, or point ASSISTANT_BACKUPS at a folder on a disk with room.",
         )
-    folder = _new_folder(root, source.name)
+    folder = _new_folder(root, f"{PARTIAL}{os.getpid()}-{source.name}")  # a killed backup is found and removed later
     try:
         _copy(source, folder / TREE)
         found = tree_digest(folder / TREE)
@@ -97,11 +134,41 @@ def backup_profile(user_data_dir: str | os.PathLike, backups_root: str | os.Path
         manifest = {"format": 1, "original": str(source), "created_at": _now().isoformat(timespec="seconds"),
                     "files": files, "bytes": size, "sha256": before}
         write_private_json(manifest, folder / MANIFEST)
+        done = _new_folder(root, source.name)
+        os.replace(folder, done)  # over the empty folder just made: the name is ours
+    except KeyboardInterrupt:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _interrupted(f"The backup of {source} was interrupted; its partial copy was removed and nothing was run.") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    log.info("backed up %s (%d files, %d bytes) to %s", source, files, size, folder)
-    return folder
+    log.info("backed up %s (%d files, %d bytes) to %s", source, files, size, done)
+    return done
+
+
+def _interrupted(message: str, hint: str | None = None) -> Interrupted:
+    error = Interrupted(message, hint=hint)
+    error.exit_code = interrupted_exit_code()  # 143 for SIGTERM, 129 for SIGHUP, 130 for Ctrl-C
+    return error
+
+
+def _remove_partials(root: Path) -> None:
+    """Remove what backups killed half-way (SIGKILL, a power cut) left: their process is gone."""
+    for folder in root.glob(f"*{PARTIAL}*"):
+        pid = re.search(rf"{re.escape(PARTIAL)}(\d+)-", folder.name)
+        if folder.is_dir() and pid and not _alive(int(pid[1])):
+            log.info("removing %s, a backup interrupted half-way", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def restore_profile(backup_dir: str | os.PathLike, target: str | os.PathLike | None = None) -> Path:
@@ -119,27 +186,67 @@ def restore_profile(backup_dir: str | os.PathLike, target: str | os.PathLike | N
             f"The backup in {folder} does not match its manifest ({_differences(expected, found)}); nothing was restored or changed.",
             hint="Restore from another backup (`list_backups`), or copy what is usable by hand.",
         )
-    aside = None
-    if os.path.lexists(target):
-        aside = _unused(target.with_name(f"{target.name}.before-restore-{_stamp()}"))
-        os.rename(target, aside)
+    marker = folder / RESTORING
+    earlier = _killed_restore(marker, target)
+    if target.is_dir():
+        hold_profile(target)  # no --in-place run may start on it while it is replaced
     try:
-        _copy(tree, target)
-        if tree_digest(target) != expected:
-            raise EnvironmentProblem(f"The restored copy in {target} does not match the backup; the previous state is back.")
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        if aside:
-            os.rename(aside, target)
-        raise
+        aside = _move_aside(target, marker, earlier)
+        try:
+            _copy(tree, target)
+            if tree_digest(target) != expected:
+                raise EnvironmentProblem(f"The restored copy in {target} does not match the backup; the previous state is back.")
+        except BaseException as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            if aside:
+                os.rename(aside, target)
+            marker.unlink(missing_ok=True)  # undone: nothing left to finish
+            if isinstance(exc, KeyboardInterrupt):
+                raise _interrupted(f"The restore into {target} was interrupted and undone: {target} is as it was before.",
+                                   hint=f"Run `assistant restore {folder}` again to restore it.") from None
+            raise
+        marker.unlink(missing_ok=True)
+    finally:
+        release_profile(target)
     log.info("restored %s from %s%s", target, folder, f"; what was there before is in {aside}" if aside else "")
     return target
+
+
+def _killed_restore(marker: Path, target: Path) -> Path | None:
+    """Where the state before a restore that was killed half-way is (its copy never finished), or None."""
+    try:
+        data = json.loads(marker.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if _alive(int(data.get("pid", 0) or 0)) and data.get("pid") != os.getpid():
+        raise EnvironmentProblem(f"Another restore from this backup into {data.get('target')} is running (pid {data['pid']}).",
+                                 hint="Wait for it to end.")
+    aside = data.get("aside")
+    if data.get("target") == str(target) and aside and os.path.isdir(aside):
+        log.warning("finishing an interrupted restore into %s; what was there before it is in %s", target, aside)
+        return Path(aside)
+    return None
+
+
+def _move_aside(target: Path, marker: Path, earlier: Path | None) -> Path | None:
+    """Move what is in `target` aside, noting it in `marker` first, so a killed restore can be
+    finished; after one, `earlier` already holds the state before and `target` a partial copy."""
+    if earlier is not None:
+        shutil.rmtree(target, ignore_errors=True)
+        return earlier
+    aside = _unused(target.with_name(f"{target.name}.before-restore-{_stamp()}")) if os.path.lexists(target) else None
+    write_private_json({"target": str(target), "aside": str(aside) if aside else None, "pid": os.getpid()}, marker)
+    if aside:
+        os.rename(target, aside)
+    return aside
 
 
 def list_backups(backups_root: str | os.PathLike | None = None) -> list[dict]:
     """Each backup's manifest without its per-file sums, plus its `path`, oldest first."""
     found = []
     for manifest in backups_folder(backups_root).glob(f"*/{MANIFEST}"):
+        if PARTIAL in manifest.parent.name:  # not verified yet, or killed half-way
+            continue
         try:
             data = json.loads(manifest.read_text("utf-8"))
         except (OSError, ValueError) as exc:

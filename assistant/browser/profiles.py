@@ -114,6 +114,18 @@ def lock_holder(user_data_dir: str | os.PathLike) -> str | None:
     return f"{_process_name(int(pid))} (pid {pid}) on this machine is using it"
 
 
+def ensure_free(user_data_dir: str | os.PathLike) -> None:
+    """Refuse to launch on a person's own profile that a browser has open (an --in-place run
+    checks at the backup; this is the check at the launch, for a browser opened in between)."""
+    holder = lock_holder(user_data_dir)
+    if holder:
+        raise EnvironmentProblem(
+            f"{user_data_dir} was opened by a browser after the backup ({holder}), so the run cannot use it in place; "
+            "nothing was run on it.",
+            hint="Close that browser and run again, or run on a copy without --in-place (the backup stays: `assistant restore --list`).",
+        )
+
+
 def _socket_answers(folder: Path) -> str | None:
     # Hints only: SingletonCookie is a random token, and a SingletonSocket left by a crash
     # points at nothing. A socket that accepts a connection does mean a browser is there.

@@ -150,14 +150,20 @@ class BrowserSession:
 
             if in_place:
                 user_data, name = profiles.user_data_dir_of(profile)
+                profiles.ensure_free(user_data)  # a browser may have opened it since the backup
             else:
                 copy = profiles.copy_profile(profile, self.scratch_dir("copy-"))
                 if copy.copied_while_locked and warn:
                     warn(f"{profile} is in use by a running browser: the copy may miss its last changes")
                 user_data, name = copy.path, copy.profile_name
             extra = [f"--profile-directory={name}"]
-        return await self.persistent_context(user_data, extensions=folders, extra_args=extra,
-                                             real_profile=user_data is not None, **kwargs)
+        try:
+            return await self.persistent_context(user_data, extensions=folders, extra_args=extra,
+                                                 real_profile=user_data is not None, **kwargs)
+        except Exception:
+            if in_place and profile is not None:  # opened while this one started: say so, not Playwright's words
+                profiles.ensure_free(user_data)
+            raise
 
     def scratch_dir(self, prefix: str) -> Path:
         """A temporary folder removed with the session (for profile copies)."""
