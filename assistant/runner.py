@@ -248,9 +248,11 @@ class Runner:
         spec = self.playbook.browser
         setup = Setup(profile=spec.profile_path, extensions=spec.extensions, routes=self.playbook.routes)
         check = Check(**{k: params[k] for k in ("prompt", "contains") if k in params}, timeout=params.get("timeout", 60.0))
-        verdict = await Diagnoser(self.session, self.playbook.site, setup, check, clock=self.clock, emit=self.emit,
-                                  turns=params.get("turns", 1), probe_ctx=self.probe_ctx).run()
+        diagnoser = Diagnoser(self.session, self.playbook.site, setup, check, clock=self.clock, emit=self.emit,
+                              turns=params.get("turns", 1), probe_ctx=self.probe_ctx)
+        verdict = await diagnoser.run()
         self.result.verdict = verdict.to_dict()
+        self.result.probes.extend(diagnoser.findings)  # what the diagnosis probed is the run's too
         signal = Signal("diagnosis", f"verdict {verdict.category}: {verdict.summary}", extra={"verdict": self.result.verdict})
         return AttemptResult(verdict.category, signal, passed=verdict.category == "healthy", detail=f"{verdict.category}: {verdict.summary}")
 
@@ -296,7 +298,8 @@ class Runner:
             into.append(record)
             if record.outcome == "failed":
                 for later_number, later in enumerate(steps[number:], number + 1):
-                    into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later, self.playbook.secrets), later.pos.line, "skipped"))
+                    into.append(StepRecord(f"{prefix}{later_number}", later.kind, step_label(later, self.playbook.secrets), later.pos.line, "skipped",
+                                           f"not run: step {record.index} failed"))
                 break
         return into
 
@@ -456,7 +459,17 @@ class Runner:
         retried = [s for s in steps if len(s.attempts) > 1]
         if retried:
             return "; ".join(f"{s.label}: {s.detail}" for s in retried)
-        return f"all {len(steps)} steps passed"
+        return passed_summary(steps)
+
+
+def passed_summary(steps: list[StepRecord]) -> str:
+    """`all 4 steps passed`, `the 1 step passed`, or `passed: 8 steps, 1 tolerated, 1 skipped`."""
+    counts = {o: sum(1 for s in steps if s.outcome == o) for o in ("passed", "tolerated", "skipped")}
+    if counts["passed"] == len(steps):
+        return "the 1 step passed" if len(steps) == 1 else f"all {len(steps)} steps passed"
+    done = counts["passed"]
+    parts = [f"{done} step{'' if done == 1 else 's'}"] + [f"{n} {o}" for o, n in counts.items() if o != "passed" and n]
+    return "passed: " + ", ".join(parts)
 
 
 CRASHED = "the page crashed (its renderer process died: out of memory, or killed); not the chat's doing"

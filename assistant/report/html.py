@@ -9,7 +9,6 @@ under --time-scale, where the real gaps between started_at times shrink).
 from __future__ import annotations
 
 import base64
-import json
 from html import escape
 from pathlib import Path
 
@@ -22,20 +21,32 @@ from assistant.report.redact import redact
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
 h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
-.badge{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;color:#fff;font-weight:600}
-.passed,.ok{background:#2e7d32}.failed,.error,.down,.timeout{background:#c62828}
-.busy,.rate_limited,.queued,.degraded,.tolerated{background:#ef6c00}.skipped,.interrupted,.unknown{background:#757575}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:.3rem;color:#fff;font-weight:600;background:#455a64}
 .meta{color:#555}.step{border:1px solid #ddd;border-radius:.4rem;padding:.5rem .8rem;margin:.5rem 0}
 .step .detail{margin:.2rem 0;white-space:pre-wrap}.inner{margin-left:1.5rem}
 .timeline{position:relative;height:1.6rem;background:#f4f4f4;border-radius:.3rem;margin:.4rem 0}
-.timeline .attempt{position:absolute;top:.2rem;bottom:.2rem;min-width:4px;border-radius:.2rem}
+.timeline .attempt{position:absolute;top:.2rem;bottom:.2rem;min-width:6px;border-radius:.2rem;background:#455a64}
 .timeline .wait{position:absolute;top:.7rem;height:.2rem;background:repeating-linear-gradient(90deg,#999 0 4px,transparent 4px 8px)}
 .axis{display:flex;justify-content:space-between;color:#777;font-size:.8rem}
 ul.attempts{margin:.2rem 0;padding-left:1.2rem;font-size:.9rem}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 figure{margin:.5rem 0}figure img{max-width:100%;border:1px solid #ccc}
-.verdict{border-left:4px solid #1565c0;padding:.3rem .8rem;background:#f3f7fc}
+.verdict{border-left:4px solid #1565c0;padding:.3rem .8rem;background:#f3f7fc;overflow-wrap:anywhere}
+.verdict dl{margin:.2rem 0}.verdict dt{font-weight:600;margin-top:.4rem}.verdict dd{margin:0 0 0 1.2rem}
+.skip-reason{color:#555;font-style:italic}
 """
+# Every outcome a step, an attempt or a probe can have, and every verdict category, gets a
+# colour (a class of its own name); anything else falls back to the slate of .badge.
+GOOD, BAD, WARN, NEUTRAL = "#2e7d32", "#c62828", "#ef6c00", "#757575"
+STYLES = {
+    GOOD: ("passed", "ok", "answered", "healthy"),
+    BAD: ("failed", "error", "down", "timeout", "unreachable", "provider_outage", "web_outage", "dns", "streams_blocked"),
+    WARN: ("busy", "rate_limited", "queued", "degraded", "tolerated", "maintenance", "transient_overload",
+           "session_context", "stale_cache", "cookies", "extension", "network_route", "feature_missing"),
+    NEUTRAL: ("skipped", "interrupted", "unknown", "inconclusive", "profile_mismatch"),
+}
+_CSS += "".join(f".{name},.timeline .{name}{{background:{colour}}}" for colour, names in STYLES.items() for name in names) + "\n"
+INSTANT_S = 0.05  # a step quicker than this gets no timeline: a bar would say nothing
 _IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
@@ -96,9 +107,14 @@ def _step(step) -> str:
     head += f", line {step.line}</span>" if step.line else "</span>"
     body = [f'<div class="step" id="step-{escape(step.index)}">{head}']
     if step.detail:
-        body.append(f'<div class="detail">{escape(step.detail)}</div>')
+        css = "detail skip-reason" if step.outcome == "skipped" else "detail"
+        body.append(f'<div class="{css}">{escape(step.detail)}</div>')
+    elif step.outcome == "skipped":
+        body.append('<div class="detail skip-reason">not run</div>')
     if step.attempts:
-        body.append(_timeline(step))
+        nominal = sum(a.waited_s + a.duration_s for a in step.attempts)
+        if len(step.attempts) > 1 or nominal >= INSTANT_S:
+            body.append(_timeline(step))
         body.append("<ul class='attempts'>" + "".join(f"<li>{escape(line)}</li>" for line in attempt_lines(step)) + "</ul>")
         inner = step.attempts[-1].steps
         if inner:
@@ -126,17 +142,31 @@ def _timeline(step) -> str:
     return f'<div class="timeline">{boxes}</div><div class="axis"><span>0s</span><span>{t:.1f}s</span></div>'
 
 
+_VERDICT_LISTS = (("evidence", "Evidence"), ("remedies", "What to do"), ("notes", "Notes"), ("tried", "Tried"))
+
+
 def _verdict(verdict: dict) -> str:
-    parts = [f"<h2>Verdict</h2><div class='verdict'><p><b>{escape(str(verdict.get('category', '')))}</b>: {escape(str(verdict.get('summary', '')))}</p>"]
-    for key in ("evidence", "remedies", "tried"):
+    category = str(verdict.get("category", ""))
+    parts = [f"<h2>Verdict</h2><div class='verdict'><p>{_badge(category)} {escape(str(verdict.get('summary', '')))}</p>"]
+    for key, title in _VERDICT_LISTS:
         items = verdict.get(key) or []
         if items:
             lines = [_evidence(i) if isinstance(i, dict) else escape(str(i)) for i in items]
-            parts.append(f"<p>{key}</p><ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>")
-    rest = {k: v for k, v in verdict.items() if k not in ("category", "summary", "evidence", "remedies", "tried")}
+            tag = "ol" if key == "remedies" else "ul"
+            parts.append(f"<p><b>{title}</b></p><{tag}>" + "".join(f"<li>{line}</li>" for line in lines) + f"</{tag}>")
+    rest = {k: v for k, v in verdict.items() if k not in ("category", "summary", *(k for k, _ in _VERDICT_LISTS)) and v not in (None, "", [], {})}
     if rest:
-        parts.append(f"<pre>{escape(json.dumps(rest, indent=2, ensure_ascii=False, default=str))}</pre>")
+        parts.append("<dl>" + "".join(f"<dt>{escape(k.replace('_', ' '))}</dt><dd>{_readable(v)}</dd>" for k, v in rest.items()) + "</dl>")
     return "".join(parts) + "</div>"
+
+
+def _readable(value) -> str:
+    """A JSON value as a person reads it: lists as lists, mappings as `key: value` lines."""
+    if isinstance(value, dict):
+        return "<ul>" + "".join(f"<li><b>{escape(str(k).replace('_', ' '))}</b>: {_readable(v)}</li>" for k, v in value.items()) + "</ul>"
+    if isinstance(value, (list, tuple)):
+        return "<ul>" + "".join(f"<li>{_readable(v)}</li>" for v in value) + "</ul>"
+    return escape(str(value))
 
 
 def _evidence(item: dict) -> str:
