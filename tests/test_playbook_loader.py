@@ -556,3 +556,35 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+# -- variables inside vars: (issue 12, item 3) ------------------------------------------
+
+
+def test_vars_expand_env_and_other_vars_in_order(tmp_path, monkeypatch):
+    path = tmp_path / "p.yaml"
+    path.write_text('site: simulator\nvars:\n  who: "${env:NC_WHO:-nobody}"\n  greeting: "hi ${who}, ${later}"\n'
+                    '  later: "then $${literal}"\nsteps:\n  - send: "${greeting}"\n', encoding="utf-8")
+    monkeypatch.delenv("NC_WHO", raising=False)
+    assert load_playbook(path).steps[0].params["text"] == "hi nobody, then ${literal}"
+    monkeypatch.setenv("NC_WHO", "ann")
+    pb = load_playbook(path, variables={"later": "${not-expanded}"})
+    assert pb.vars == {"who": "ann", "greeting": "hi ann, ${not-expanded}", "later": "${not-expanded}"}
+
+
+def test_a_cycle_in_vars_is_a_positioned_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text('site: simulator\nvars:\n  a: "x ${b}"\n  b: "y ${a}"\nsteps:\n  - send: "${a}"\n', encoding="utf-8")
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(path)
+    assert "c.yaml:3:6: vars: 'a' refers to itself through a -> b -> a" in str(info.value)
+
+
+def test_an_unused_var_override_is_warned_with_did_you_mean(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text('site: simulator\nvars:\n  greeting: hi\nsteps:\n  - send: "${greeting}"\n  - send: "${prompt}"\n', encoding="utf-8")
+    warnings: list[str] = []
+    load_playbook(path, variables={"greting": "x", "prompt": "p", "nosuch": "1"}, warn=warnings.append)
+    assert len(warnings) == 2  # prompt is used by a step: no warning
+    assert warnings[0].startswith("--var greting: the playbook neither defines nor uses") and "Did you mean 'greeting'?" in warnings[0]
+    assert warnings[1].startswith("--var nosuch:")

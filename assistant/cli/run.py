@@ -31,7 +31,8 @@ def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options
     reports = _reporters(options)  # made first: a playbook that does not load still gets its reports
     try:
         given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
-        loaded = load_playbook(playbook, variables=given, site=site, url=url)
+        loaded = load_playbook(playbook, variables=given, site=site, url=url,
+                               warn=lambda text: click.echo(f"warning: {text}", err=True))
         if in_place:
             _back_up_for_in_place(loaded, yes)
     except AssistantError as exc:

@@ -85,9 +85,10 @@ _BLOCK_EXAMPLE = "Example: - retry: {schedule: [5s, 10s, 30s], steps: [{send: hi
 
 
 def load_playbook(
-    path, variables: dict | None = None, site=None, url: str | None = None
+    path, variables: dict | None = None, site=None, url: str | None = None, warn=None
 ) -> Playbook:
-    """Read, check and convert a playbook; `site` and `url` override the file's own."""
+    """Read, check and convert a playbook; `site` and `url` override the file's own.
+    `warn(text)` hears of what loads but looks like a mistake (a --var the playbook never uses)."""
     path = Path(path)
     text = yamlsrc.read(path, "playbook")
     root, issues = yamlsrc.parse(path, text)
@@ -98,7 +99,15 @@ def load_playbook(
             "Example:\n  site: simulator\n  steps:\n    - open: /",
         )
         issues.raise_if_any()
-    return _Loader(path, root, issues).load(variables or {}, site, url, text)
+    loader = _Loader(path, root, issues)
+    playbook = loader.load(variables or {}, site, url, text)
+    if warn is not None:
+        for name in variables or {}:
+            if name not in loader.defined and name not in loader.used:
+                known = sorted(loader.defined | loader.used)
+                warn(f"--var {name}: the playbook neither defines nor uses a variable {name!r}, so it changes "
+                     f"nothing. {did_you_mean(name, known, 'variables')}.")
+    return playbook
 
 
 def load_vars_file(path) -> dict[str, str]:
@@ -137,6 +146,8 @@ class _Loader:
     def __init__(self, path: Path, root: Y, issues: Issues):
         self.path, self.issues, self.default, self.values = path, issues, None, {}
         self.secrets: dict[str, str] = {}  # an environment variable's value -> `${env:NAME}`
+        self.defined: set[str] = set()  # names under `vars:` (this playbook's and included ones')
+        self.used: set[str] = set()  # names read by `${name}` or `vars.name`
         top = yamlsrc.without_extensions(root)
         check(top, TOP_SCHEMA, issues, "the playbook")  # unknown top-level keys; `x-...` are gone
         self.top, self.root, self.steps_def = top.value, root, registry()
@@ -234,12 +245,54 @@ class _Loader:
         return top.value
 
     def _vars(self, overrides: dict) -> dict[str, str]:
-        """Included playbooks' vars, in order, then this playbook's, then the overrides."""
+        """Included playbooks' vars, in order, then this playbook's, then the overrides.
+
+        `${env:NAME}` and `${other}` inside a value are expanded, in the order the vars are
+        written (a reference to a later one expands that one first); a cycle is an error at
+        the first name in it. Overrides (--var, --vars-file) are taken as given."""
         merged: dict = {}
+        nodes: dict[str, Y] = {}
         for top in (*self.parts, self.top):
             if "vars" in top:
                 merged.update(check(top["vars"], VARS_SCHEMA, self.issues, "vars") or {})
-        return {k: _text(v) for k, v in {**merged, **overrides}.items()}
+                if isinstance(top["vars"].value, dict):
+                    nodes.update(top["vars"].value)
+        self.defined = set(merged)
+        raw = {k: _text(v) for k, v in {**merged, **overrides}.items()}
+        done: dict[str, str] = {k: v for k, v in raw.items() if k in overrides or k not in nodes or "${" not in v}
+
+        def expand(name: str, chain: tuple[str, ...]) -> str:
+            if name in done:
+                return done[name]
+            if name in chain:
+                cycle = " -> ".join((*chain[chain.index(name):], name))
+                self.issues.add(nodes[name].pos, f"vars: {name!r} refers to itself through {cycle}",
+                                "A variable may use others defined under `vars:`, but not in a circle.")
+                done[name] = raw[name]
+                return done[name]
+            y = nodes[name]
+
+            def one(match: re.Match) -> str:
+                if match.group(0) == "$${":
+                    return "${"
+                ref = (match.group(1) or "").strip()
+                if match.group(1) is None:
+                    self.issues.add(y.pos, f"vars: unterminated '${{' in {name}'s value {raw[name]!r}",
+                                    "Close it with '}', or write '$${' for a literal '${'.")
+                elif ref.startswith("env:"):
+                    return self._environment(match, y, ref)
+                elif ref in raw:
+                    self.used.add(ref)
+                    return expand(ref, (*chain, name))
+                else:
+                    self.issues.add(y.pos, f"vars: unknown variable '{ref}' in {name}'s value {raw[name]!r}",
+                                    did_you_mean(ref, sorted(raw), "variables") + ".")
+                return match.group(0)
+
+            done[name] = _VAR.sub(one, raw[name])
+            return done[name]
+
+        return {k: expand(k, ()) for k in raw}
 
     def _substitute(self, y: Y, values: dict[str, str], seen: set[int]) -> None:
         """Replace `${name}` in every string under `y`; `$${` is a literal `${`."""
@@ -263,6 +316,7 @@ class _Loader:
                 "Close it with '}', or write '$${' for a literal '${'.",
             )
         elif name in values:
+            self.used.add(name)
             return values[name]
         elif name.startswith("env:"):
             return self._environment(match, y, name)
@@ -411,6 +465,8 @@ class _Loader:
                             "vars.mode != 'quick', failed and not passed; strings in quotes.")
             return None
         for ref in cond.refs:
+            if ref.kind == "vars":
+                self.used.add(ref.key)
             if ref.kind == "vars" and ref.key not in self.values:
                 self.issues.add(y.pos, f"when: unknown variable 'vars.{ref.key}' in {text!r}",
                                 did_you_mean(ref.key, sorted(self.values), "variables"))
