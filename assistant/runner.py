@@ -121,7 +121,16 @@ class Runner:
 
     async def wait(self, index: str, seconds: float, reason: str, next_attempt: int | None = None, of: int | None = None) -> None:
         self.emit(ev.WaitStarted(index, seconds, reason, next_attempt, of))
-        await self.clock.sleep(seconds, on_tick=lambda remaining: self.emit(ev.WaitTick(index, remaining)))
+        started = self.clock.now()
+        try:
+            await self.clock.sleep(seconds, on_tick=lambda remaining: self.emit(ev.WaitTick(index, remaining)))
+        except (asyncio.CancelledError, KeyboardInterrupt):  # a stop mid-wait: say what really passed
+            waited = max(0.0, min(seconds, self.clock.now() - started))
+            self.emit(ev.WaitTick(index, seconds - waited))
+            before = f" before attempt {next_attempt} of {of}" if next_attempt else ""
+            self.result.notes.append(f"Interrupted in step {index} while waiting {seconds:g} s ({reason}){before}: "
+                                     f"{waited:.1f} s of it had passed.")
+            raise
 
     async def run(self) -> RunResult:
         """Run every step; the result says passed or failed. Raises only for bad input or environment."""

@@ -140,3 +140,21 @@ def test_the_pytest_plugin_cleans_up_on_sigterm(tmp_path, sim):
     assert "KeyboardInterrupt" in out or "Interrupted" in out or "interrupted" in out, out
     assert leftovers(tmpdir) == []
     tmpdir.rmdir()
+
+
+def test_ctrl_c_mid_wait_is_quiet_and_reports_the_time_really_waited(tmp_path):
+    tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
+    proc = demo(tmpdir, "--json", str(tmp_path / "r.json"))
+    for line in proc.stderr:  # the real 5 s wait has begun once this line shows
+        if "waiting 5 s" in line:
+            break
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: Playwright's driver gets it too
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Future exception was never retrieved" not in err and "Connection closed" not in err, err
+    assert "Traceback" not in err
+    [note] = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["notes"]
+    assert note.startswith("Interrupted in step 4 while waiting 5 s (schedule) before attempt 2 of 4: ")
+    assert float(note.rsplit(": ", 1)[1].split(" s ")[0]) < 5  # what passed, not the whole wait
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()

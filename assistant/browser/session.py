@@ -7,6 +7,7 @@ launched browser's temporary profile in a folder it removes when the browser clo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -71,6 +72,7 @@ class BrowserSession:
         explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
         self._scratch = tempfile.mkdtemp(prefix="assistant-", dir=short_temp_root())
         self._pw_manager = async_playwright()
+        _quiet_when_the_driver_goes(asyncio.get_running_loop())
         with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
             self.playwright = await self._pw_manager.start()
         try:
@@ -220,6 +222,27 @@ class BrowserSession:
         scratch, self._scratch = self._scratch, None
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _quiet_when_the_driver_goes(loop: asyncio.AbstractEventLoop) -> None:
+    """Ctrl-C reaches Playwright's driver process too (one process group), and its end leaves a
+    future nobody awaits any more: asyncio would print "Future exception was never retrieved ...
+    Connection closed while reading from the driver" after a clean stop. Only that one is
+    hushed; every other unhandled error goes to the handler there was."""
+    previous = loop.get_exception_handler()
+    if getattr(previous, "quiet_driver", False):
+        return
+
+    def handler(loop, context) -> None:
+        if str(context.get("exception")) == "Connection closed while reading from the driver":
+            log.debug("the Playwright driver went away: %s", context.get("message"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler.quiet_driver = True
+    loop.set_exception_handler(handler)
 
 
 SHORT_TEMP = 30  # characters: Chromium's singleton socket path (TMPDIR + ~65) must stay under 108 bytes

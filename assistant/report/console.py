@@ -127,7 +127,8 @@ class ConsoleReporter:
         self._wait_line = f"{indent}    waiting {{}} ({e.reason}{attempt})"
         if self.is_terminal:  # a live countdown, replaced by a plain line when it ends
             self._stop_live()
-            self._waited = f"{indent}    waited {_duration(e.seconds)} ({e.reason}{attempt})"
+            self._waited = f"{indent}    waited {{}} ({e.reason}{attempt})"  # {} becomes how long
+            self._wait_total = self._wait_left = e.seconds
             self._live = True
             self._countdown(e.seconds)
         else:
@@ -141,6 +142,7 @@ class ConsoleReporter:
         sys.stderr.flush()
 
     def _on_WaitTick(self, e: ev.WaitTick) -> None:
+        self._wait_left = e.remaining  # a stop mid-wait sends one last tick: what is left
         if self._live:
             self._countdown(e.remaining)
 
@@ -189,7 +191,9 @@ class ConsoleReporter:
             self._live = False
             if self._rich is None:
                 sys.stderr.write("\r\x1b[K")
-            self._write(self._render([(self._waited, "cyan")]))
+            total, left = self._wait_total, self._wait_left
+            waited = _duration(total) if left <= 0 else f"{_duration(total - left)} of {_duration(total)}"
+            self._write(self._render([(self._waited.replace("{}", waited, 1), "cyan")]))
 
 
 def _styled(text: str, style: str) -> str:

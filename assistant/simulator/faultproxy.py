@@ -198,7 +198,9 @@ async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
 
 async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
     """Copy until EOF (or IDLE_TIMEOUT of silence), then half-close `dst`."""
-    with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+    # OSError, not only ConnectionError: half-closing a socket whose peer has already gone
+    # raises ENOTCONN (errno 107), which is no ConnectionError; either way the tunnel is done.
+    with contextlib.suppress(OSError, asyncio.TimeoutError):
         while data := await asyncio.wait_for(src.read(65536), IDLE_TIMEOUT):
             dst.write(data)
             await dst.drain()
