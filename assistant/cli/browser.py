@@ -17,7 +17,11 @@ def _profile_folder(profile: str | None) -> Path:
     from assistant.browser.find import default_user_data_dirs
 
     if profile:
-        return Path(profile).expanduser()
+        folder = Path(profile).expanduser()
+        if not folder.exists():
+            raise UsageError(f"{folder} does not exist. Give a profile folder (chrome://version shows it as 'Profile Path') "
+                             "or a user-data folder (the one holding 'Local State').")
+        return folder
     found = [d for d in default_user_data_dirs() if d.is_dir()]
     if not found:
         looked = ", ".join(str(d) for d in default_user_data_dirs())
@@ -120,11 +124,19 @@ def restore(backup, target, list_only, yes) -> None:
     from assistant.browser import backup as backups
 
     if list_only or backup is None:
-        for item in backups.list_backups():
-            click.echo(f"{item['path']}  from {item.get('original')}  {item.get('created_at')}  {item.get('file_count')} files")
+        found = backups.list_backups()
+        if not found:
+            click.echo(f"No backups in {backups.backups_folder()} (a backup is made before each --in-place run).")
+            return
+        for item in found:
+            count = item.get("file_count")
+            files = f"  {count} file{'' if count == 1 else 's'}" if isinstance(count, int) else ""
+            click.echo(f"{item['path']}  from {item.get('original') or 'an unknown folder'}  {item.get('created_at') or ''}{files}".rstrip())
         return
     destination = target or "the folder it came from"
     if not yes and not click.confirm(f"Replace {destination} with the backup {backup}? (its current state is kept aside)", default=False):
         raise UsageError("Nothing restored: not confirmed (use --yes to skip the question).")
     restored = backups.restore_profile(backup, target)
-    click.echo(f"Restored {restored} from {backup}.")
+    aside = sorted(restored.parent.glob(f"{restored.name}.before-restore-*"), key=lambda p: p.stat().st_mtime)
+    kept = f" What was there before is kept in {aside[-1]} (delete it when you no longer need it)." if aside else ""
+    click.echo(f"Restored {restored} from {backup}.{kept}")

@@ -9,6 +9,10 @@ import click
 
 from assistant.errors import UsageError
 
+RETRY_BLOCK = """retry  A block, not a step: retries its steps together on a schedule.
+  takes the policy keys of retry: (schedule, exponential, max_attempts, budget, retry_after, until), when: and steps: [...]
+  example: - retry: {schedule: [5s, 10s, 30s], steps: [{send: hi}, {expect_reply: {contains: hi}}]}"""
+
 
 @click.command()
 @click.argument("names", nargs=-1, metavar="[STEP]...")
@@ -19,9 +23,14 @@ def steps(names) -> None:
 
     known = registry()
     for name in names:
+        if name == "retry":
+            continue  # a block, not a step: described below
         if name not in known:
-            raise UsageError(f"unknown step '{name}'. {did_you_mean(name, sorted(known), 'steps')}")
+            raise UsageError(f"unknown step '{name}'. {did_you_mean(name, [*sorted(known), 'retry'], 'steps')}")
     for name in names or sorted(known):
+        if name == "retry":
+            click.echo(RETRY_BLOCK + "\n")
+            continue
         click.echo(_describe(known[name]) + "\n")
     if not names:
         common = ", ".join(f"{k} ({_type(s)}): {s.get('description', '')}" for k, s in COMMON_KEYS.items())

@@ -39,7 +39,9 @@ def _seconds(value: float) -> str:
 def verdict(d: Diagnoser, category: str, why: str, **facts) -> Verdict:
     """A verdict with remedies for this person, and the plain note about green status pages."""
     result = Verdict(category, why, remedies=remedies_for(category, d.host, _facts(d, **facts)))
-    if category not in ("healthy", "feature_missing", "profile_mismatch") and not facts.get("crashed") and _status_green(d):
+    # Not on the verdicts that say it is your side (a cookie, a cache, the conversation, an extension).
+    yours = ("cookies", "stale_cache", "session_context", "extension")
+    if category not in ("healthy", "feature_missing", "profile_mismatch", *yours) and not facts.get("crashed") and _status_green(d):
         result.notes.append(
             "The status page says all systems are operational, yet the chat fails: capacity "
             "limits often never reach a status page, so a green page does not mean it is you."

@@ -1,0 +1,75 @@
+"""What a newcomer trips on (issue 12): words that contradict, hints that point the wrong
+way, backup messages, the verdict panel at 80 columns."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from assistant.cli import cli
+from assistant.diagnosis.model import Evidence, Verdict
+from assistant.records import StepRecord
+from assistant.report.console import _took, cells, verdict_panel
+from assistant.runner import passed_summary
+from tests.conftest import error_of, write_playbook
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def invoke(*args: str, **env):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env or None)
+
+
+def test_a_passed_run_counts_tolerated_and_skipped_steps():
+    def steps(*outcomes):
+        return [StepRecord(str(n), "open", "open '/'", n, o) for n, o in enumerate(outcomes, 1)]
+
+    assert passed_summary(steps("passed")) == "the 1 step passed"
+    assert passed_summary(steps("passed", "passed")) == "all 2 steps passed"
+    assert passed_summary(steps(*["passed"] * 8, "tolerated", "skipped")) == "passed: 8 steps, 1 tolerated, 1 skipped"
+
+
+def test_steps_retry_describes_the_block_and_the_readme_sample_lists_steps_as_the_tool_does(tmp_path):
+    result = invoke("steps", "retry")
+    assert result.exit_code == 0 and result.stdout.startswith("retry  A block, not a step")
+    assert "Did you mean 'retry'?" in invoke("steps", "retyr").stderr
+    path = write_playbook(tmp_path, "site: simulator\nsteps:\n  - open: /\n  - expct_reply: {contains: pong}\n", "check.yaml")
+    said = re.search(r"Did you mean 'expect_reply'\? Known steps: .*", error_of(path)).group(0)
+    assert said in README.read_text(encoding="utf-8")
+
+
+def test_expect_visible_of_a_feature_the_profile_does_not_name(tmp_path):
+    (tmp_path / "bare.yaml").write_text("name: bare\nurl: http://127.0.0.1:9\n", encoding="utf-8")
+    path = write_playbook(tmp_path, "site: bare.yaml\nsteps:\n  - open: /\n  - expect_visible: image_upload\n")
+    assert "playbook.yaml:4:5: expect_visible: the site profile 'bare' names no feature 'image_upload'" in error_of(path)
+
+
+def test_extensions_of_a_missing_folder_and_restore_with_no_backups(tmp_path):
+    result = invoke("extensions", str(tmp_path / "no-such-dir"))
+    assert result.exit_code == 2 and "no-such-dir does not exist" in result.stderr
+    result = invoke("restore", "--list", ASSISTANT_BACKUPS=str(tmp_path / "backups"))
+    assert result.exit_code == 0 and result.stdout.startswith(f"No backups in {tmp_path / 'backups'}")
+
+
+def test_the_verdict_panel_hangs_wrapped_lines_and_groups_repeats():
+    busy = '"The server is busy. Please try again later." in the reply bubble; stream hint generation_timeout'
+    evidence = [Evidence("reproduce", f"in your setup: busy at turn 3: {busy}", "busy")]
+    evidence += [Evidence("back-off", f"attempt {n} of 4 after {w} s: busy at turn 3: {busy}", "busy") for n, w in ((2, 5), (3, 10), (4, 30))]
+    evidence.append(Evidence("experiment: a new chat", "answered (the reply finished)", "answered"))
+    verdict = Verdict("session_context", "a new chat fixes it: the conversation itself is refused", evidence,
+                      remedies=["Start a new chat: this conversation is what the server refuses (long conversations get busy first)."])
+    lines = ["".join(text for text, _ in body) for _, body, _ in verdict_panel(verdict, 80)]
+    assert all(cells(line) == 76 for line in lines[1:-1])  # every row fills the box, none overflows
+    text = [line.rstrip() for line in lines]
+    first = next(n for n, line in enumerate(text) if line.startswith("  - reproduce, back-off: busy x4 at turn 3"))
+    assert "(after waits of 5, 10, 30 s)" in text[first] and text[first + 1].startswith("    ")  # hangs under its bullet
+    assert sum(busy[:20] in line for line in text) == 1  # the busy text once, not four times
+    remedy = next(n for n, line in enumerate(text) if line.startswith("  1. "))
+    assert text[remedy + 1].startswith("     ") and not text[remedy + 1].startswith("      ")
+
+
+def test_a_scaled_run_says_its_real_time_too():
+    assert _took(17.7, 3.8) == "17.7 s on the run's clock, 3.8 s real time"
+    assert _took(1.2, 1.3) == "1.2 s"
