@@ -32,6 +32,23 @@ SMOKE = """
 """
 
 
+@pytest.fixture(autouse=True)
+def _reports_match_their_schema(request):
+    """Every JSON report a test writes into its tmp_path (or pytester folder) matches
+    playbooks/report.schema.json (tests/report_check.py)."""
+    names = [n for n in ("tmp_path", "pytester") if n in request.fixturenames]
+    folder = None
+    if names:
+        value = request.getfixturevalue(names[0])
+        folder = value if names[0] == "tmp_path" else value.path
+    yield
+    if folder is not None:
+        from tests.report_check import problems
+
+        assert problems(folder) == [], ("a JSON report does not match playbooks/report.schema.json: a new field goes into "
+                                        "report_schema() in assistant/report/json_report.py (then assistant schema --report -o ...)")
+
+
 @pytest.fixture(scope="session")
 def simulator():
     with Simulator() as sim:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -37,6 +38,17 @@ LAUNCH_ARGS = (
     "--no-default-browser-check",
 )
 
+# Playwright options from outside the playbook, for every session started in this context:
+# {"launch": {...}, "context": {...}, "connect": {...}}. The pytest plugin puts pytest-playwright's
+# browser_type_launch_args, browser_context_args and connect_options here; the CLI its
+# --connect-header, --cdp-header and --expose-network. A playbook's own settings win.
+PLAYWRIGHT_OPTIONS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("assistant_playwright_options", default=None)
+
+
+def outside_options(kind: str) -> dict:
+    """The "launch", "context" or "connect" options set from outside (a copy; empty when none)."""
+    return dict((PLAYWRIGHT_OPTIONS.get() or {}).get(kind) or {})
+
 
 class BrowserSession:
     """A started Playwright and one launched Chromium."""
@@ -50,6 +62,13 @@ class BrowserSession:
         # or "cdp:http://..." (an existing Chromium started with --remote-debugging-port).
         self.remote = remote
         self.info: BrowserInfo | None = None
+        self.launch_options, self.context_options = outside_options("launch"), outside_options("context")
+        self.connect_options = outside_options("connect")
+        self.context_options.pop("record_video_dir", None)  # videos go where the run's artifacts go
+        if self.connect_options.get("ws_endpoint") and not remote:  # pytest-playwright's connect_options
+            self.remote = self.connect_options["ws_endpoint"]
+        if "executable_path" in self.launch_options and not browser_path:
+            self.browser_path = self.launch_options["executable_path"]
         self._pw_manager: Any = None
         self.playwright: Any = None
         self.browser: Any = None
@@ -85,14 +104,22 @@ class BrowserSession:
         """Attach to a browser elsewhere; a refused or wrong endpoint is an environment problem."""
         endpoint = self.remote
         try:
+            options = {k: v for k, v in self.connect_options.items() if k != "ws_endpoint"}
+            headers = dict(options.pop("headers", None) or {})
+            options.setdefault("timeout", 30_000)
             if endpoint.startswith("cdp:"):
-                browser = await self.playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
+                options.pop("expose_network", None)
+                browser = await self.playwright.chromium.connect_over_cdp(endpoint[4:], headers=headers or None, **options)
             else:
                 # With --browser-path, name the browser the server should launch (a farm decides itself otherwise).
                 launch = {"executablePath": self.browser_path, "args": list(LAUNCH_ARGS), "headless": self.headless}
-                headers = {"x-playwright-launch-options": json.dumps(launch)} if self.browser_path else None
-                browser = await self.playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
+                if self.browser_path:
+                    headers.setdefault("x-playwright-launch-options", json.dumps(launch))
+                browser = await self.playwright.chromium.connect(endpoint, headers=headers or None, **options)
         except Exception as exc:
+            mismatch = version_mismatch(str(exc), endpoint)
+            if mismatch:
+                raise EnvironmentProblem(mismatch) from None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             how = "--cdp (a Chromium started with --remote-debugging-port)" if endpoint.startswith("cdp:") else "--connect (a `playwright run-server` endpoint, ws://host:port/)"
             raise EnvironmentProblem(f"Could not attach to the remote browser at {endpoint.removeprefix('cdp:')}: {first}. Check that it is running and reachable, and that the address fits {how}.") from None
@@ -113,14 +140,16 @@ class BrowserSession:
         if not candidates:
             raise EnvironmentProblem("No Chromium or Chrome was found on this machine. " + how_to_get_a_browser())
         last_error = None
+        extra = {k: v for k, v in self.launch_options.items() if k not in ("headless", "channel", "executable_path", "args")}
         for info in candidates:
             try:
                 browser = await chromium.launch(
                     headless=self.headless,
                     channel=self.channel,
                     executable_path=info.path,
-                    args=list(LAUNCH_ARGS),
+                    args=[*LAUNCH_ARGS, *self.launch_options.get("args", ())],
                     env={**os.environ, "TMPDIR": self._scratch},
+                    **extra,
                 )
             except Exception as exc:  # try the next candidate, report the last failure
                 last_error = exc
@@ -134,8 +163,8 @@ class BrowserSession:
         )
 
     async def new_context(self, **kwargs: Any):
-        """A fresh, clean context (its own cookies, cache and storage)."""
-        return await self.browser.new_context(**kwargs)
+        """A fresh, clean context (its own cookies, cache and storage); outside options under `kwargs`."""
+        return await self.browser.new_context(**{**self.context_options, **kwargs})
 
     async def setup_context(self, *, profile: Path | None = None, extensions=(), in_place: bool = False,
                             warn=None, **kwargs: Any):
@@ -191,7 +220,7 @@ class BrowserSession:
             # Playwright turns extensions off by default; a profile's own and the loaded ones need them.
             ignore_default_args=["--disable-extensions", *(KEYRING_DEFAULT_ARGS if real_profile else ())],
             env={**os.environ, "TMPDIR": self._scratch},
-            **kwargs,
+            **{**self.context_options, **kwargs},
         )
 
     def _stage(self, extension: Path) -> Path:

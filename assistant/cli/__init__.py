@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "guide": ("diagnose", "guide", "A guided diagnosis: a few questions, the checks with live progress, a verdict and what to do."),
     "steps": ("docs", "steps", "List every playbook step: what it does, its parameters and an example."),
     "schema": ("docs", "schema", "Print the JSON Schema of playbooks (or, with --site, of site profiles)."),
+    "validate": ("validate", "validate", "Check playbooks without starting a browser (exit 0 all valid, 2 otherwise)."),
     "probe-site": ("site", "probe_site", "Draft a site profile for the chat at URL by using it once."),
 }
 

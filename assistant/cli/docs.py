@@ -63,16 +63,26 @@ def _type(schema: dict) -> str:
 
 @click.command()
 @click.option("--site", "site", is_flag=True, help="The site profile schema instead of the playbook schema.")
+@click.option("--report", "report", is_flag=True, help="The JSON run report's schema (`run --json`) instead.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="Write to FILE instead of printing.")
-def schema(site, output) -> None:
+def schema(site, report, output) -> None:
     """Print the JSON Schema of playbooks (or, with --site, of site profiles).
 
     Editors with yaml-language-server use it through a first-line comment:
-    `# yaml-language-server: $schema=PATH/playbook.schema.json`.
+    `# yaml-language-server: $schema=PATH/playbook.schema.json`. With --report: the schema
+    of the JSON run report, for scripts that read it.
     """
-    from assistant.playbook.schema import playbook_schema, site_schema
+    if site and report:
+        raise UsageError("Give --site or --report, not both: each prints one schema.")
+    if report:
+        from assistant.report.json_report import report_schema
 
-    text = schema_text(site_schema() if site else playbook_schema())
+        data = report_schema()
+    else:
+        from assistant.playbook.schema import playbook_schema, site_schema
+
+        data = site_schema() if site else playbook_schema()
+    text = schema_text(data)
     if output:
         from assistant.report.files import write_report
 

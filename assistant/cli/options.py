@@ -79,6 +79,43 @@ def report_options(fn):
     return fn
 
 
+def ci_options(fn):
+    """pytest-playwright's option names for a playbook run, remote-browser headers, the job summary."""
+    options = [
+        click.option("--tracing", type=click.Choice(["off", "on", "retain-on-failure"]), default=None,
+                     help="The same as --trace (pytest-playwright's name)."),
+        click.option("--output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="The same as --artifacts (pytest-playwright's name)."),
+        click.option("--video", type=click.Choice(["off", "on", "retain-on-failure"]), default="off", show_default=True,
+                     help="Record a video into the artifacts folder (needs `python -m playwright install ffmpeg`)."),
+        click.option("--screenshot", type=click.Choice(["off", "on", "only-on-failure"]), default="only-on-failure",
+                     show_default=True, help="Screenshots of failed steps, or also one at the end (on), or none."),
+        click.option("--browser-channel", metavar="CHANNEL", help="A branded browser Playwright finds itself: chrome, msedge, ..."),
+        click.option("--connect-header", "connect_headers", multiple=True, metavar="K=V",
+                     help="An HTTP header for --connect (repeatable), e.g. a farm's token."),
+        click.option("--cdp-header", "cdp_headers", multiple=True, metavar="K=V", help="An HTTP header for --cdp (repeatable)."),
+        click.option("--expose-network", metavar="HOSTS",
+                     help="With --connect: let the remote browser reach these hosts through this machine, e.g. '<loopback>'."),
+        click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write a Markdown job summary to FILE (default: append to $GITHUB_STEP_SUMMARY when set)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def parse_headers(pairs: tuple[str, ...], option: str) -> dict[str, str]:
+    """`K=V` pairs of --connect-header / --cdp-header."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{option} takes NAME=VALUE, e.g. {option} Authorization='Bearer TOKEN'; one given has no '=' "
+                             "or no name (its value is not shown: it may be a secret).")
+        out[key.strip()] = value
+    return out
+
+
 def remote(connect: str | None, cdp: str | None) -> str | None:
     if connect and cdp:
         raise UsageError("Give --connect or --cdp, not both: they are two ways to reach one remote browser.")

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from assistant.cli.options import URL, browser_options, parse_vars, remote, report_options
+from assistant.cli.options import (
+    URL,
+    browser_options,
+    ci_options,
+    parse_headers,
+    parse_vars,
+    remote,
+    report_options,
+)
 from assistant.errors import AssistantError, EnvironmentProblem, ExitCode, UsageError
 from assistant.report.redact import redact
 
@@ -23,6 +31,7 @@ from assistant.report.redact import redact
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing anything of yours (--in-place).")
 @browser_options
 @report_options
+@ci_options
 @click.pass_context
 def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
@@ -69,6 +78,7 @@ def _back_up_for_in_place(playbook, yes: bool) -> None:
 @click.option("--lang", default="en", show_default=True, help="en or zh.")
 @browser_options
 @report_options
+@ci_options
 @click.pass_context
 def demo(ctx, scenario, busy_form, lang, **options) -> None:
     """Watch the tool meet "Server busy" on the built-in simulated chat and back off.
@@ -144,9 +154,12 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, s
 
 
 def _reporters(options: dict) -> list:
-    """The report files asked for (--json, --junit, --html), taken out of `options`."""
+    """The report files asked for (--json, --junit, --html, --summary or $GITHUB_STEP_SUMMARY), taken out of `options`."""
     json_path, junit_path, html_dir = (options.pop(k, None) for k in ("json_path", "junit_path", "html_dir"))
-    reports: list = []
+    from assistant.report.summary import summary_reporter
+
+    summary = summary_reporter(options.pop("summary_path", None))
+    reports: list = [summary] if summary is not None else []
     if json_path:
         from assistant.report.json_report import JsonReporter
 
@@ -189,11 +202,16 @@ def _unwritten(reports: list) -> EnvironmentProblem | None:
 
 
 def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artifacts, quiet, connect=None, cdp=None,
-             trace="off", in_place=False) -> int:
+             trace="off", in_place=False, tracing=None, output=None, video="off", screenshot="only-on-failure",
+             browser_channel=None, connect_headers=(), cdp_headers=(), expose_network=None) -> int:
+    from assistant.browser.session import PLAYWRIGHT_OPTIONS
     from assistant.report.console import ConsoleReporter
     from assistant.report.files import check_folder
     from assistant.runner import run_playbook
 
+    trace, artifacts = _aliases(trace, tracing, artifacts, output)
+    where = remote(connect, cdp)
+    connect_options = _connect_options(where, connect_headers, cdp_headers, expose_network)
     if artifacts is not None:
         check_folder(artifacts, "the --artifacts folder")
     elif trace == "on":
@@ -202,6 +220,7 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
         click.echo("note: this run is signed in (a profile or a saved session), so its trace holds the session's cookies "
                    "and tokens: keep the trace file private (it is written 0600) and do not attach it to public tickets.", err=True)
     listeners: list = ([] if quiet else [ConsoleReporter()]) + reports
+    options = PLAYWRIGHT_OPTIONS.set({"connect": connect_options})
     try:
         result = run_playbook(
             playbook,
@@ -212,16 +231,43 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
             artifacts_dir=artifacts,
             in_place=in_place,
             trace=trace,
-            remote=remote(connect, cdp),
+            remote=where,
+            media={"video": video, "screenshot": screenshot, "channel": browser_channel},
         )
     except BaseException:
         problem = _unwritten(reports)  # said, but the run's own error decides the exit code
         if problem is not None:
             click.echo(f"error ({problem.label}): {problem}", err=True)
         raise
+    finally:
+        PLAYWRIGHT_OPTIONS.reset(options)
     if quiet:
         click.echo(redact(f"{result.outcome.upper()}  {result.summary}"), err=True)
     problem = _unwritten(reports)
     if problem is not None:
         raise problem
     return int(ExitCode.OK if result.outcome == "passed" else ExitCode.CHECK_FAILED)
+
+
+def _aliases(trace: str, tracing: str | None, artifacts: Path | None, output: Path | None) -> tuple[str, Path | None]:
+    """--tracing and --output are pytest-playwright's names for --trace and --artifacts."""
+    if tracing is not None and trace != "off" and tracing != trace:
+        raise UsageError(f"--trace {trace} and --tracing {tracing} disagree: they are one option, give one of them.")
+    if output is not None and artifacts is not None and output != artifacts:
+        raise UsageError("--artifacts and --output name two folders: they are one option, give one of them.")
+    return tracing or trace, output or artifacts
+
+
+def _connect_options(where: str | None, connect_headers, cdp_headers, expose_network) -> dict:
+    """Headers and expose_network for the remote browser; each only with the option it belongs to."""
+    if connect_headers and not (where and not where.startswith("cdp:")):
+        raise UsageError("--connect-header goes with --connect WS_ENDPOINT (for --cdp use --cdp-header).")
+    if cdp_headers and not (where and where.startswith("cdp:")):
+        raise UsageError("--cdp-header goes with --cdp URL (for --connect use --connect-header).")
+    if expose_network and not (where and not where.startswith("cdp:")):
+        raise UsageError("--expose-network goes with --connect: it lets a Playwright browser server reach hosts through this machine.")
+    headers = {**parse_headers(connect_headers, "--connect-header"), **parse_headers(cdp_headers, "--cdp-header")}
+    options: dict = {"headers": headers} if headers else {}
+    if expose_network:
+        options["expose_network"] = expose_network
+    return options
