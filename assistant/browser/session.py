@@ -90,11 +90,11 @@ class BrowserSession:
 
         explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
         self._scratch = tempfile.mkdtemp(prefix="assistant-", dir=short_temp_root())
-        self._pw_manager = async_playwright()
-        _quiet_when_the_driver_goes(asyncio.get_running_loop())
-        with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
-            self.playwright = await self._pw_manager.start()
-        try:
+        try:  # from here every way out (a stop signal while the driver starts too) removes the scratch folder
+            self._pw_manager = async_playwright()
+            _quiet_when_the_driver_goes(asyncio.get_running_loop())
+            with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
+                self.playwright = await self._pw_manager.start()
             self.browser, self.info = await (self._connect() if self.remote else self._launch(explicit))
         except BaseException:
             await self.close()
