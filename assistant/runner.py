@@ -138,6 +138,7 @@ class Runner:
 
         result, started = self.result, self.clock.now()
         result.started_at = self.clock.wall().isoformat(timespec="seconds")
+        prewarm()  # the modules a run needs once the browser is up load while it starts
         probes = self._start_probes()  # alongside the browser check, from before its launch
         try:
             async with BrowserSession(headless=self.headless, browser_path=self.browser_path, remote=self.remote,
@@ -523,6 +524,31 @@ async def _new_page(context):
             "Recording video needs Playwright's ffmpeg, which is not installed here: run "
             "`python -m playwright install ffmpeg` (it downloads), or record without --video."
         ) from None
+
+
+AFTER_LAUNCH = ("assistant.chat.driver", "assistant.browser.profiles", "assistant.browser.extensions")
+
+
+def prewarm() -> None:
+    """Import AFTER_LAUNCH on a thread: starting Playwright and the browser is mostly waiting
+    for other processes, so the imports cost a run nothing (an import the run reaches first
+    waits for the thread's, Python's import locks see to that)."""
+    import importlib
+    import sys
+    import threading
+
+    missing = [name for name in AFTER_LAUNCH if name not in sys.modules]
+    if not missing:
+        return
+
+    def load() -> None:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the run's own import says what is wrong
+                return
+
+    threading.Thread(target=load, name="assistant-prewarm", daemon=True).start()
 
 
 def plain_notes(result: RunResult) -> list[str]:
