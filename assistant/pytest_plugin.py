@@ -468,7 +468,12 @@ def _attempts_text(attempts: list) -> str:
 def assistant_browser(browser_type_launch_args, connect_options):
     """The worker's one browser for `chat` tests, launched with `browser_type_launch_args`
     (or reached with `connect_options`)."""
-    browser = SharedBrowser(browser_type_launch_args, connect_options)
+    from assistant.errors import AssistantError
+
+    try:
+        browser = SharedBrowser(browser_type_launch_args, connect_options)
+    except AssistantError as exc:  # no browser, an unreachable remote one: the paragraph, no traceback
+        pytest.fail(f"{exc.label}: {exc}", pytrace=False)
     yield browser
     browser.close()
 

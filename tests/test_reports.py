@@ -111,3 +111,42 @@ def test_html_escapes_what_the_page_and_playbook_said():
     text = render(_result("failed"))
     assert "Server busy &lt;b&gt;" in text and "expect_reply &lt;pong&gt;" in text and "p &amp; q" in text
     assert "<b>\"" not in text
+
+
+@pytest.mark.browser
+def test_ci_conventions_json_on_stdout_only_a_job_summary_and_the_plugin_option_names(tmp_path, sim, monkeypatch):
+    """`--json -` is the only thing on stdout; the Markdown summary goes to --summary FILE and
+    is appended to $GITHUB_STEP_SUMMARY; --tracing and --output are --trace and --artifacts."""
+    import json
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.conftest import write_playbook
+
+    sim.configure(scenario="always-busy")
+    path = write_playbook(tmp_path, BUSY)
+    step_summary = tmp_path / "step-summary.md"
+    step_summary.write_text("# earlier step\n", encoding="utf-8")
+    env = {**__import__("os").environ, "GITHUB_STEP_SUMMARY": str(step_summary), "NO_COLOR": "1"}
+    base = [sys.executable, "-m", "assistant", "run", str(path), "--url", sim.url, "--time-scale", str(TEST_TIME_SCALE)]
+    done = subprocess.run([*base, "--json", "-", "--tracing", "retain-on-failure", "--output", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)  # nothing else on stdout
+    assert data["schema_version"] == "1.0" and data["outcome"] == "failed"
+    assert "expect_reply" in done.stderr and "FAILED" in done.stderr.upper()
+    with zipfile.ZipFile(tmp_path / "out" / "trace.zip") as trace:
+        assert any(n.endswith(".trace") for n in trace.namelist())
+    summary = step_summary.read_text(encoding="utf-8")
+    assert summary.startswith("# earlier step\n### ❌ Busy chat: failed")  # appended, not replaced
+    row = next(line for line in summary.splitlines() if line.startswith("| 4 expect_reply"))
+    assert "1: busy after 0 s<br>2: busy after 5 s<br>3: busy after 10 s<br>4: busy after 30 s" in row
+    assert "| 5 expect_visible" in summary and "⏭️ skipped" in summary
+    own, broken = tmp_path / "summary.md", tmp_path / "broken.yaml"
+    broken.write_text("site: simulator\nsteps:\n  - sned: hi\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    again = CliRunner().invoke(cli, ["run", str(broken), "--summary", str(own)])
+    assert again.exit_code == 2 and own.read_text(encoding="utf-8").startswith("### ⚠️ broken: error")
+    assert "**Error:** " in own.read_text(encoding="utf-8") and "unknown step 'sned'" in own.read_text(encoding="utf-8")
+    assert step_summary.read_text(encoding="utf-8") == summary, "--summary FILE takes the place of $GITHUB_STEP_SUMMARY"
