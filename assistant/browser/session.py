@@ -253,6 +253,26 @@ class BrowserSession:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def version_mismatch(error: str, endpoint: str) -> str | None:
+    """The paragraph for a Playwright server of another version (it answers HTTP 428), or None."""
+    if " 428 " not in error and "version mismatch" not in error:
+        return None
+    import re
+    from importlib.metadata import version
+
+    ours = ".".join(version("playwright").split(".")[:2])
+    found = re.search(r"server version: v?(\d+\.\d+)", error)
+    where = endpoint.removeprefix("cdp:")
+    if found is None:
+        return (f"The Playwright server at {where} refused this client (HTTP 428: a Playwright version mismatch); "
+                f"this side runs Playwright {ours}. Install here the Playwright version the server runs, "
+                "`pip install playwright==X.Y.*` with its X.Y, or run the server from Playwright " + ours + ".")
+    theirs = found.group(1)
+    return (f"The Playwright server at {where} runs Playwright {theirs} and this tool runs Playwright {ours}: "
+            f"a browser server only takes clients of its own version. Run `pip install playwright=={theirs}.*` here "
+            f"(then `assistant doctor`), or start the server from Playwright {ours} (`playwright run-server` of playwright=={ours}.*).")
+
+
 def _quiet_when_the_driver_goes(loop: asyncio.AbstractEventLoop) -> None:
     """Ctrl-C reaches Playwright's driver process too (one process group), and its end leaves a
     future nobody awaits any more: asyncio would print "Future exception was never retrieved ...
