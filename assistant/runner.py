@@ -445,11 +445,11 @@ class Runner:
         what = last.detail or last.signal.get("summary", "")
         if len(attempts) == 1:
             return what
-        waits = " + ".join(f"{a.waited_s:g}" for a in attempts[1:])
+        waits = _waits([a.waited_s for a in attempts[1:]])
         if last.passed:
             earlier = ", ".join(a.outcome for a in attempts[:-1])
-            return f"{last.outcome} at attempt {last.number} of {total} after {earlier} (waited {waits} s)"
-        return f"still {last.outcome} after {len(attempts)} attempts (waited {waits} s): {what}"
+            return f"{last.outcome} at attempt {last.number} of {total} after {earlier} (waited {waits})"
+        return f"still {last.outcome} after {len(attempts)} attempts (waited {waits}): {what}"
 
     async def _failure_screenshot(self, index: str) -> None:
         if self.ctx is None or self.artifacts_dir is None or self.media["screenshot"] == "off":
@@ -524,6 +524,20 @@ async def _new_page(context):
             "Recording video needs Playwright's ffmpeg, which is not installed here: run "
             "`python -m playwright install ffmpeg` (it downloads), or record without --video."
         ) from None
+
+
+def _waits(seconds: list[float]) -> str:
+    """`5 + 10 + 30 s`; with a long wait (off-peak) each as the countdown says it: `5 s + 6 h 15 min`."""
+    if all(s < 120 for s in seconds):
+        return " + ".join(f"{s:g}" for s in seconds) + " s"
+
+    def span(s: float) -> str:
+        if s < 120:
+            return f"{round(s, 1):g} s"
+        minutes = round(s / 60)
+        return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+    return " + ".join(span(s) for s in seconds)
 
 
 AFTER_LAUNCH = ("assistant.chat.driver", "assistant.browser.profiles", "assistant.browser.extensions")

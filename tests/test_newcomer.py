@@ -73,3 +73,27 @@ def test_the_verdict_panel_hangs_wrapped_lines_and_groups_repeats():
 def test_a_scaled_run_says_its_real_time_too():
     assert _took(17.7, 3.8) == "17.7 s on the run's clock, 3.8 s real time"
     assert _took(1.2, 1.3) == "1.2 s"
+
+
+def test_a_long_wait_reads_as_the_countdown_said_it():
+    from assistant.runner import _waits
+
+    assert _waits([5, 10, 30]) == "5 + 10 + 30 s"
+    assert _waits([5, 22490.5]) == "5 s + 6 h 15 min"
+
+
+def test_a_runs_probe_lines_come_after_its_header(capsys):
+    from assistant import events as ev
+    from assistant.probes import Finding
+    from assistant.report.console import ConsoleReporter
+
+    console = ConsoleReporter(hold_probes=True)
+    console(ev.ProbeFinding(Finding("status_page", "simulator", "ok", "all systems operational")))
+    console(ev.RunStarted("smoke", "simulator", "http://127.0.0.1:9", "chromium"))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("assistant  smoke") and lines[1].startswith("  probe status_page simulator: ok")
+
+
+def test_diagnose_rejects_a_missing_profile_before_it_starts(tmp_path):
+    result = invoke("diagnose", "simulator", "--profile", str(tmp_path / "nope"))
+    assert result.exit_code == 2 and "no such folder" in result.stderr and "diagnosing" not in result.stderr

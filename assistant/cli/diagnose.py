@@ -54,6 +54,9 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
     from assistant.playbook.site import rebase
     from assistant.report.console import ConsoleReporter
 
+    if profile is not None and not profile.is_dir():  # before anything starts or is printed
+        raise UsageError(f"--profile {profile}: {'no such folder' if not profile.exists() else 'not a folder'}. "
+                         "Give your Chrome/Chromium profile folder (chrome://version shows it as 'Profile Path').")
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     setup = Setup(profile=profile, extensions=tuple(extensions), proxy=proxy, routes=_routes(routes) + profile_site.routes)

@@ -93,6 +93,10 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     sim = _simulator(scenario=scenario, busy_form=busy_form, lang=lang)
     with sim:
         loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
+        if scenario != "busy-twice":  # the playbook's name tells the busy-twice story only
+            import dataclasses
+
+            loaded = dataclasses.replace(loaded, name=f"Simulated chat, scenario {scenario}")
         code = _execute(loaded, reports=reports, **options)
     ctx.exit(code)
 
@@ -219,7 +223,7 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
     if trace != "off" and playbook.browser.profile != "clean":
         click.echo("note: this run is signed in (a profile or a saved session), so its trace holds the session's cookies "
                    "and tokens: keep the trace file private (it is written 0600) and do not attach it to public tickets.", err=True)
-    listeners: list = ([] if quiet else [ConsoleReporter()]) + reports
+    listeners: list = ([] if quiet else [ConsoleReporter(hold_probes=True)]) + reports
     options = PLAYWRIGHT_OPTIONS.set({"connect": connect_options})
     try:
         result = run_playbook(
@@ -243,6 +247,8 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
         PLAYWRIGHT_OPTIONS.reset(options)
     if quiet:
         click.echo(redact(f"{result.outcome.upper()}  {result.summary}"), err=True)
+        for path in result.artifacts:  # a screenshot or trace is news even when quiet
+            click.echo(f"  artifact: {path}", err=True)
     problem = _unwritten(reports)
     if problem is not None:
         raise problem

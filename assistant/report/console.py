@@ -42,9 +42,11 @@ SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cya
 class ConsoleReporter:
     """Narrates a run for a person."""
 
-    def __init__(self, console=None, *, verbose: bool = False):
+    def __init__(self, console=None, *, verbose: bool = False, hold_probes: bool = False):
         self._rich = console  # a rich Console given by the caller: every line goes through it
         self.verbose = verbose
+        # A run's probes start before its browser: their lines wait for the run's header.
+        self._held: list | None = [] if hold_probes else None
         self._live = False  # a countdown line is on the terminal, to be replaced
         self._attempts: dict[str, int] = {}
         self._started = time.monotonic()  # the real time a run took, when the clock is scaled
@@ -103,6 +105,12 @@ class ConsoleReporter:
 
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
         self._print(("assistant", "bold"), f"  {e.playbook}  ·  site {e.site} ({e.url})  ·  {e.browser}")
+        self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held or [], None
+        for event in held:
+            self._on_ProbeFinding(event)
 
     def _on_StepStarted(self, e: ev.StepStarted) -> None:
         indent = "  " * e.index.count(".")
@@ -153,6 +161,9 @@ class ConsoleReporter:
         self._print(f"{indent}  ", (e.outcome, style), (f"  {e.detail}" if e.detail else "", rest), (f"  [{e.duration_s:.1f} s]", rest))
 
     def _on_ProbeFinding(self, e: ev.ProbeFinding) -> None:
+        if self._held is not None:
+            self._held.append(e)
+            return
         f = e.finding
         self._print("  probe ", (f"{f.probe}", "bold"), f" {f.subject}: ", (f.outcome, OUTCOME_STYLE.get(f.outcome, "")), f"  {f.summary}")
 
@@ -177,6 +188,7 @@ class ConsoleReporter:
         self._print((e.message, "yellow" if e.level == "warning" else ""))
 
     def _on_RunEnded(self, e: ev.RunEnded) -> None:
+        self._release()  # a run that never started its browser still shows its probes
         if e.outcome == "error":
             return  # the command line prints the error paragraph itself
         word = e.outcome.upper()
