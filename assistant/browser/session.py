@@ -237,20 +237,22 @@ class BrowserSession:
         """Close the browser and stop Playwright; safe to call twice and during Ctrl-C."""
         browser, self.browser = self.browser, None
         manager, self._pw_manager = self._pw_manager, None
-        if browser is not None:
-            try:
-                await browser.close()
-            except Exception as exc:  # the driver may already be gone after SIGINT
-                log.debug("closing the browser: %s", exc)
-        if manager is not None:
-            try:
-                await manager.__aexit__(None, None, None)
-            except Exception as exc:
-                log.debug("stopping Playwright: %s", exc)
-        self.playwright = None
-        scratch, self._scratch = self._scratch, None
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            if browser is not None:
+                try:
+                    await browser.close()
+                except Exception as exc:  # the driver may already be gone after SIGINT
+                    log.debug("closing the browser: %s", exc)
+            if manager is not None:
+                try:
+                    await manager.__aexit__(None, None, None)
+                except Exception as exc:
+                    log.debug("stopping Playwright: %s", exc)
+        finally:  # a second stop signal cancels the awaits above: the scratch folder goes all the same
+            self.playwright = None
+            scratch, self._scratch = self._scratch, None
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def version_mismatch(error: str, endpoint: str) -> str | None:
