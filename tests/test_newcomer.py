@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
@@ -16,6 +17,7 @@ from assistant.runner import passed_summary
 from tests.conftest import error_of, write_playbook
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+SMOKE_RUN = str(README.parent / "bench" / "smoke.yaml")
 
 
 def invoke(*args: str, **env):
@@ -97,3 +99,20 @@ def test_a_runs_probe_lines_come_after_its_header(capsys):
 def test_diagnose_rejects_a_missing_profile_before_it_starts(tmp_path):
     result = invoke("diagnose", "simulator", "--profile", str(tmp_path / "nope"))
     assert result.exit_code == 2 and "no such folder" in result.stderr and "diagnosing" not in result.stderr
+
+
+def test_a_site_named_on_the_command_line_is_an_argument_not_a_playbook():
+    for args in (["probe", "nosuchsite"], ["run", SMOKE_RUN, "--site", "nosuch"], ["diagnose", "nosuchsite"]):
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 2 and result.stderr.startswith("error (invalid argument): "), args
+        assert "unknown site" in result.stderr and "Known sites: " in result.stderr
+
+
+def test_headed_without_a_display_names_the_display_and_xvfb_run(sim):
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the check is Linux's: macOS and Windows always have a display")
+    result = CliRunner().invoke(cli, ["run", SMOKE_RUN, "--url", sim.url, "--headed"], catch_exceptions=False,
+                                env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
+    assert result.exit_code == 3 and "needs a display" in result.stderr and "xvfb-run -a" in result.stderr

@@ -52,6 +52,6 @@ async def _try_launch(browser_path: str | None, echo: Callable[[str], None]) -> 
             await page.set_content("<p>ok</p>")
             echo(f"Headless launch: OK ({session.info.describe()})")
             return True
-    except EnvironmentProblem as exc:
-        echo(f"Headless launch: FAILED. {exc}")
+    except EnvironmentProblem as exc:  # this is the doctor: it does not send the person to itself
+        echo(f"Headless launch: FAILED. {str(exc).replace('Run `assistant doctor` to check it; ', '')}")
         return False

@@ -126,6 +126,9 @@ class BrowserSession:
         return browser, BrowserInfo(None, f"remote {endpoint.removeprefix('cdp:')}", f"{browser.browser_type.name} {browser.version}")
 
     async def _launch(self, explicit: BrowserInfo | None):
+        no_display = no_display_for(self.headless)
+        if no_display:
+            raise EnvironmentProblem(no_display)
         chromium = self.playwright.chromium
         candidates = [explicit] if explicit else []
         if self.channel:
@@ -294,6 +297,17 @@ def _quiet_when_the_driver_goes(loop: asyncio.AbstractEventLoop) -> None:
 
     handler.quiet_driver = True
     loop.set_exception_handler(handler)
+
+
+def no_display_for(headless: bool) -> str | None:
+    """Why a browser window cannot open here (Linux with no X or Wayland display), else None."""
+    import sys
+
+    if headless or not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("A browser window (--headed, or browser: {headless: false}) needs a display, and there is none here "
+            "(DISPLAY and WAYLAND_DISPLAY are not set: an SSH session, a container or CI). Run headless (drop "
+            "--headed, or set headless: true), or give it a virtual display: `xvfb-run -a assistant ...`.")
 
 
 SHORT_TEMP = 30  # characters: Chromium's singleton socket path (TMPDIR + ~65) must stay under 108 bytes

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from assistant.cli.options import URL, browser_options
+from assistant.cli.options import URL, browser_options, site_argument
 from assistant.errors import ExitCode, UsageError
 
 
@@ -71,10 +71,11 @@ def bisect(ctx, site, paths, profile, url, prompt, contains, timeout_s, **option
     if options.get("connect") or options.get("cdp"):
         raise UsageError("bisect loads extensions, which needs a browser launched here: drop --connect/--cdp.")
     exts = _extensions(paths, profile)
+    site_argument(site)
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     check = Check(prompt=prompt, contains=contains, timeout=timeout_s)
-    found = bisect_command(profile_site, exts, check, options)
+    found = bisect_command(profile_site, [e for e in exts if e.readable], check, options, skipped=[e for e in exts if not e.readable])
     ctx.exit(int(ExitCode.CHECK_FAILED if found.culprits else ExitCode.OK))
 
 
@@ -106,6 +107,7 @@ def login(site, url, save_to, browser_path, headless) -> None:
     from assistant.playbook import load_site
     from assistant.playbook.site import rebase
 
+    site_argument(site)
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     target = save_to or Path.home() / ".local/share/assistant/state" / f"{profile_site.name}.json"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from assistant.cli.options import TIME_SCALE, URL
+from assistant.cli.options import TIME_SCALE, URL, site_argument
 from assistant.errors import ExitCode, UsageError
 
 
@@ -57,6 +57,7 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
     if profile is not None and not profile.is_dir():  # before anything starts or is printed
         raise UsageError(f"--profile {profile}: {'no such folder' if not profile.exists() else 'not a folder'}. "
                          "Give your Chrome/Chromium profile folder (chrome://version shows it as 'Profile Path').")
+    site_argument(site)
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     setup = Setup(profile=profile, extensions=tuple(extensions), proxy=proxy, routes=_routes(routes) + profile_site.routes)

@@ -131,3 +131,14 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
             raise UsageError(f"--var {pair!r} is not of the form NAME=VALUE, e.g. --var prompt='Hello'.")
         out[key.strip()] = value
     return out
+
+
+def site_argument(ref: str, option: str = "SITE", base_dir: Path | None = None) -> None:
+    """A site named on the command line that does not exist is a bad argument (exit 2,
+    "invalid argument"), not a bad playbook: say which argument, and the sites there are."""
+    from assistant.playbook.site import SiteNotFound, resolve
+
+    try:
+        resolve(ref, base_dir)
+    except SiteNotFound as exc:
+        raise UsageError(f"{option} {ref!r}: {exc.message}", hint=exc.hint) from None

@@ -42,6 +42,9 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
     unknown = [n for n in names if n not in PROBE_NAMES]
     if unknown:
         raise UsageError(f"--only: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBE_NAMES)}.")
+    from assistant.cli.options import site_argument
+
+    site_argument(site)
     profile = load_site(site)
     profile = rebase(profile, url) if url else profile
     console = ConsoleReporter()

@@ -15,6 +15,7 @@ from assistant.cli.options import (
     parse_vars,
     remote,
     report_options,
+    site_argument,
 )
 from assistant.errors import AssistantError, EnvironmentProblem, ExitCode, UsageError
 from assistant.report.redact import redact
@@ -39,6 +40,8 @@ def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options
 
     reports = _reporters(options)  # made first: a playbook that does not load still gets its reports
     try:
+        if site:
+            site_argument(site, "--site", Path(playbook).parent)
         given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
         loaded = load_playbook(playbook, variables=given, site=site, url=url,
                                warn=lambda text: click.echo(f"warning: {text}", err=True))
