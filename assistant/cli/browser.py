@@ -75,7 +75,7 @@ def bisect(ctx, site, paths, profile, url, prompt, contains, timeout_s, **option
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     check = Check(prompt=prompt, contains=contains, timeout=timeout_s)
-    found = bisect_command(profile_site, [e for e in exts if e.readable], check, options, skipped=[e for e in exts if not e.readable])
+    found = bisect_command(profile_site, exts, check, options)
     ctx.exit(int(ExitCode.CHECK_FAILED if found.culprits else ExitCode.OK))
 
 
