@@ -209,3 +209,44 @@ def test_the_cli_run_ends_in_a_documented_exit_code(tmp_path_factory, playbook, 
     assert "Traceback" not in result.output and result.stderr.strip()
     assert "chromium" not in result.stderr
 
+
+
+# The issue's machine-exhausting inputs, loaded in a process limited to 500 MB of address
+# space: each must end in its positioned error (exit 2) without a MemoryError.
+EXHAUSTING = r'''
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (500 * 2**20, 500 * 2**20))
+from pathlib import Path
+from assistant.errors import PlaybookError
+from assistant.playbook import load_playbook
+
+folder = Path(sys.argv[1])
+head = "site: simulator\nsteps:\n"
+bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+bomb += [f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 10) + "]" for i in range(1, 9)]
+cases = {
+    "alias-bomb.yaml": "site: simulator\nx-bomb:\n" + "\n".join("  " + line for line in bomb) + "\nsteps: [new_chat]\n",
+    "50mb.yaml": head + "  - send: '" + "x" * 50_000_000 + "'\n",
+    "schedule.yaml": head + "  - expect_reply: {contains: a, retry: {schedule: [" + "1s, " * 1_000_000 + "1s]}}\n",
+    "include-zero.yaml": "include: [/dev/zero]\n" + head + "  - new_chat\n",
+}
+for name, text in cases.items():
+    (folder / name).write_text(text)
+for name in [*cases, "/dev/zero"]:
+    try:
+        load_playbook(folder / name)
+    except PlaybookError as exc:
+        print(name, "refused:", str(exc).splitlines()[0][:120])
+    else:
+        print(name, "loaded")
+'''
+
+
+def test_inputs_that_exhausted_the_machine_are_refused_within_500_mb(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", EXHAUSTING, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "MemoryError" not in done.stderr, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5 and all(" refused: " in line for line in lines), done.stdout
