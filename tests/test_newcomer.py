@@ -3,6 +3,7 @@ way, backup messages, the verdict panel at 80 columns."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -42,10 +43,13 @@ def test_steps_retry_describes_the_block_and_the_readme_sample_lists_steps_as_th
     assert said in README.read_text(encoding="utf-8")
 
 
-def test_expect_visible_of_a_feature_the_profile_does_not_name(tmp_path):
-    (tmp_path / "bare.yaml").write_text("name: bare\nurl: http://127.0.0.1:9\n", encoding="utf-8")
+def test_expect_visible_of_a_feature_the_profile_does_not_name(tmp_path, sim):
+    (tmp_path / "bare.yaml").write_text(f"name: bare\nurl: {sim.url}\n", encoding="utf-8")
     path = write_playbook(tmp_path, "site: bare.yaml\nsteps:\n  - open: /\n  - expect_visible: image_upload\n")
-    assert "playbook.yaml:4:5: expect_visible: the site profile 'bare' names no feature 'image_upload'" in error_of(path)
+    result = invoke("run", str(path), "--json", str(tmp_path / "r.json"))
+    step = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["steps"][1]
+    assert result.exit_code == 1 and step["outcome"] == "failed"
+    assert step["detail"].startswith("the site profile 'bare' names no feature 'image_upload' (its features: none)")
 
 
 def test_extensions_of_a_missing_folder_and_restore_with_no_backups(tmp_path):

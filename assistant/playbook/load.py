@@ -80,7 +80,6 @@ BLOCK_SCHEMA: dict = {
     "required": ["steps"],
 }
 _VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_FEATURE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")  # image_upload, not a CSS selector
 _ENV = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.S)
 _BLOCK_EXAMPLE = "Example: - retry: {schedule: [5s, 10s, 30s], steps: [{send: hi}, {expect_reply: {contains: hi}}]}"
 
@@ -175,8 +174,6 @@ class _Loader:
             self.default = self._policy(data) if ok else None
         steps = self._all_steps()
         profile = self._site(site_arg, url_arg)
-        if profile is not None:
-            self._features(steps, profile)
         probes = self._optional("probes", PROBES_SCHEMA) or []
         routes = [Route(**r) for r in self._optional("routes", ROUTES_SCHEMA) or []]
         try:
@@ -196,17 +193,6 @@ class _Loader:
             routes=(*profile.routes, *routes),
             secrets=self.secrets,
         )
-
-    def _features(self, steps: list[Step], profile: SiteProfile) -> None:
-        """`expect_visible: image_upload` names a feature: one the site profile must name
-        (a CSS selector never looks like `word_word`), or the step could only time out."""
-        for step in steps:
-            self._features(step.steps, profile)
-            target = step.params.get("target") if step.kind == "expect_visible" else None
-            if isinstance(target, str) and _FEATURE_NAME.fullmatch(target) and target not in profile.features:
-                known = ", ".join(sorted(profile.features)) or "none"
-                self.issues.add(step.pos, f"expect_visible: the site profile {profile.name!r} names no feature {target!r} (its features: {known})",
-                                "Add it under `features:` in the site profile with its selector, or give a CSS selector instead.")
 
     def _optional(self, key: str, schema: dict):
         """A checked top-level value, or None when absent or wrong (the issue is recorded)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from assistant.errors import StepFailed
 from assistant.steps import step
 from assistant.timing.retry import DURATION
 
@@ -91,4 +94,12 @@ async def expect_reply(ctx, params):
     },
 )
 async def expect_visible(ctx, params):
-    return await ctx.chat.expect_visible(params["target"], params.get("timeout", 5.0))
+    target, site = params["target"], ctx.chat.site
+    if FEATURE_NAME.fullmatch(target) and target not in site.features:  # `image_upload` is no CSS selector
+        known = ", ".join(sorted(site.features)) or "none"
+        raise StepFailed(f"the site profile {site.name!r} names no feature {target!r} (its features: {known}): "
+                         "add it under `features:` in the profile with its selector, or give a CSS selector")
+    return await ctx.chat.expect_visible(target, params.get("timeout", 5.0))
+
+
+FEATURE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")  # image_upload, new_chat: a feature's name
