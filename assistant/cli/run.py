@@ -50,6 +50,9 @@ def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options
     except AssistantError as exc:
         report_error(reports, playbook, exc)
         raise
+    except KeyboardInterrupt:  # and SIGTERM/SIGHUP: stopped before the run began
+        report_stop(reports, playbook)
+        raise
     ctx.exit(_execute(loaded, reports=reports, in_place=in_place, **options))
 
 
@@ -93,14 +96,17 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     from assistant.playbook.resources import playbooks_dir
 
     reports = _reporters(options)
-    sim = _simulator(scenario=scenario, busy_form=busy_form, lang=lang)
-    with sim:
-        loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
-        if scenario != "busy-twice":  # the playbook's name tells the busy-twice story only
-            import dataclasses
+    try:
+        with _simulator(scenario=scenario, busy_form=busy_form, lang=lang) as sim:
+            loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
+            if scenario != "busy-twice":  # the playbook's name tells the busy-twice story only
+                import dataclasses
 
-            loaded = dataclasses.replace(loaded, name=f"Simulated chat, scenario {scenario}")
-        code = _execute(loaded, reports=reports, **options)
+                loaded = dataclasses.replace(loaded, name=f"Simulated chat, scenario {scenario}")
+            code = _execute(loaded, reports=reports, **options)
+    except KeyboardInterrupt:  # and SIGTERM/SIGHUP: before the run began, the reports are still written
+        report_stop(reports, playbooks_dir() / "demo.yaml")
+        raise
     ctx.exit(code)
 
 
@@ -200,6 +206,21 @@ def report_error(reports: list, playbook, exc: AssistantError) -> None:
             click.echo(f"error ({report.error.label}): {report.error}", err=True)
 
 
+def report_stop(reports: list, playbook) -> None:
+    """A stop signal before the run began still writes every requested report (outcome
+    interrupted); once the run has begun, the run itself writes them."""
+    from assistant import events as ev
+    from assistant.errors import interrupted_by
+    from assistant.records import RunResult
+
+    if not reports or any(r.written or r.error is not None for r in reports):
+        return
+    summary = f"interrupted by {interrupted_by()}"
+    result = RunResult(playbook=Path(playbook).stem, path=str(playbook), site="", url="", outcome="interrupted", summary=summary)
+    for report in reports:
+        report(ev.RunEnded("interrupted", summary, 0.0, (), result))
+
+
 def _unwritten(reports: list) -> EnvironmentProblem | None:
     """One error naming every report that could not be written, or None."""
     errors = [r.error for r in reports if r.error is not None]
@@ -241,7 +262,9 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
             remote=where,
             media={"video": video, "screenshot": screenshot, "channel": browser_channel},
         )
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):  # stopped before the run began (the run writes them after)
+            report_stop(reports, playbook.path or playbook.name)
         problem = _unwritten(reports)  # said, but the run's own error decides the exit code
         if problem is not None:
             click.echo(f"error ({problem.label}): {problem}", err=True)
