@@ -164,6 +164,7 @@ class PlaybookItem(pytest.Function):
         finally:
             loop.stop()
             _remove_empty(folder)
+        _job_summary(result)
         for step in result.steps:
             if step.attempts:
                 self.user_properties.append((f"step {step.index} {step.label}", _attempts(step)))
@@ -244,6 +245,20 @@ def _time_scale(config: pytest.Config) -> float:
 
     scale = config.getoption("assistant_time_scale")
     return scale if scale is not None else time_scale_from_env()
+
+
+def _job_summary(result) -> None:
+    """In GitHub Actions, each playbook's outcome, attempts and verdict go into the job summary."""
+    from assistant import events as ev
+    from assistant.report.summary import summary_reporter
+
+    reporter = summary_reporter(None)  # $GITHUB_STEP_SUMMARY when set
+    if reporter is not None:
+        reporter(ev.RunEnded(result.outcome, result.summary, result.duration_s, tuple(result.artifacts), result))
+        if reporter.error is not None:
+            import warnings
+
+            warnings.warn(str(reporter.error), stacklevel=1)
 
 
 def _remove_empty(folder: Path) -> None:

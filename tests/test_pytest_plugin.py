@@ -91,7 +91,9 @@ def test_the_readme_workflow_keeps_trace_screenshot_and_attempts_for_each_failur
     (pytester.path / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     command = workflow_command()
     assert command == ["pytest", "smoke", "-n", "2", "--tracing", "retain-on-failure", "--output", "test-results", "--junitxml", "junit.xml"]
-    env = {"PYTEST_BASE_URL": sim.url, "PYTEST_ADDOPTS": "--reruns 1 --dist loadfile -p no:cacheprovider"}
+    summary = pytester.path / "step-summary.md"
+    env = {"PYTEST_BASE_URL": sim.url, "PYTEST_ADDOPTS": "--reruns 1 --dist loadfile -p no:cacheprovider",
+           "GITHUB_STEP_SUMMARY": str(summary)}
     result = run(*command, env=env)
     out = result.stdout.str()
     assert result.ret == 1, out
@@ -109,6 +111,8 @@ def test_the_readme_workflow_keeps_trace_screenshot_and_attempts_for_each_failur
         [shot] = folder.glob("*.png")
         assert png_size(shot) == (640, 480), f"{folder.name}: the conftest's browser_context_args reach it"
 
+    sections = sorted(line for line in summary.read_text(encoding="utf-8").splitlines() if line.startswith("### "))
+    assert sections == ["### ✅ page.playbook: passed"] + ["### ❌ chat.playbook: failed"] * 2, "the job summary has every run"
     cases = {case.get("name"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")}
     playbook = {p.get("name"): p.get("value") for p in cases["chat.playbook"].iter("property")}
     attempts = next(v for k, v in playbook.items() if "expect_reply" in k)
