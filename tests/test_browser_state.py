@@ -267,9 +267,9 @@ def test_a_cookie_clear_says_the_sign_in_in_local_storage_was_kept(run_text):
           - clear: [local_storage]
         """)
     cookies, local = [s.detail for s in ran.result.steps if s.name == "clear"]
-    assert "1 cookie (ds_session)" in cookies
-    assert "Kept: localStorage (1 key(s), including userToken: the sign-in" in cookies
-    assert "1 localStorage key(s) (userToken)" in local and "Kept" not in local
+    assert "2 cookies (ds_session, sim_visitor)" in cookies  # the session and the browser-session id
+    assert "Kept: localStorage (1 key, including userToken: the sign-in" in cookies
+    assert "1 localStorage key (userToken)" in local and "Kept" not in local
 
 
 def test_the_extensions_command_lists_a_profiles_extensions(tmp_path):

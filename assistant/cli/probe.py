@@ -53,7 +53,7 @@ def probe(ctx, site, url, only, timeout_s, proxy, allow_system_changes, json_pat
     if json_path:
         write_json(json_path, {"site": profile.name, "url": profile.url, "findings": [f.to_dict() for f in findings]})
     problems = [f for f in findings if f.outcome in PROBLEM_OUTCOMES]
-    click.echo(f"{len(findings)} findings, {len(problems)} showing a problem.", err=True)
+    click.echo(f"{len(findings)} finding{'' if len(findings) == 1 else 's'}, {len(problems)} showing a problem.", err=True)
     ctx.exit(int(ExitCode.CHECK_FAILED if problems else ExitCode.OK))
 
 

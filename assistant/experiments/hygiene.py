@@ -74,16 +74,21 @@ async def _clear_cookies(context, origin: str, scope: str) -> str:
     return f"{len(cookies)} cookie{'s' if len(cookies) != 1 else ''}{_names([c['name'] for c in cookies])}"
 
 
+def _n(count: int, noun: str) -> str:
+    """`1 key`, `2 keys`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _storage_removed(before: dict, wanted: set[str]) -> list[str]:
     out = []
     if "local_storage" in wanted:
-        out.append(f"{len(before['local'])} localStorage key(s){_names(before['local'])}")
+        out.append(f"{_n(len(before['local']), 'localStorage key')}{_names(before['local'])}")
     if "session_storage" in wanted:
-        out.append(f"{len(before['session'])} sessionStorage key(s){_names(before['session'])}")
+        out.append(f"{_n(len(before['session']), 'sessionStorage key')}{_names(before['session'])}")
     if "indexeddb" in wanted:
-        out.append(f"{len(before['indexeddb'])} IndexedDB database(s){_names(before['indexeddb'])}")
+        out.append(f"{_n(len(before['indexeddb']), 'IndexedDB database')}{_names(before['indexeddb'])}")
     if "service_workers" in wanted:
-        out.append(f"{before['workers']} service worker(s)")
+        out.append(_n(before['workers'], 'service worker'))
     return out
 
 
@@ -92,11 +97,11 @@ def _kept(before: dict, wanted: set[str]) -> str:
     if "local_storage" not in wanted and before["local"]:
         sign_in = [k for k in before["local"] if k in SIGN_IN_KEYS]
         why = f", including {', '.join(sign_in)}: the sign-in, so you stay signed in" if sign_in else ""
-        kept.append(f"localStorage ({len(before['local'])} key(s){why})")
+        kept.append(f"localStorage ({_n(len(before['local']), 'key')}{why})")
     if "indexeddb" not in wanted and before["indexeddb"]:
-        kept.append(f"IndexedDB ({len(before['indexeddb'])} database(s))")
+        kept.append(f"IndexedDB ({_n(len(before['indexeddb']), 'database')})")
     if "service_workers" not in wanted and before["workers"]:
-        kept.append(f"{before['workers']} service worker(s)")
+        kept.append(_n(before['workers'], 'service worker'))
     return "; ".join(kept)
 
 
