@@ -150,3 +150,12 @@ def test_ci_conventions_json_on_stdout_only_a_job_summary_and_the_plugin_option_
     assert again.exit_code == 2 and own.read_text(encoding="utf-8").startswith("### ⚠️ broken: error")
     assert "**Error:** " in own.read_text(encoding="utf-8") and "unknown step 'sned'" in own.read_text(encoding="utf-8")
     assert step_summary.read_text(encoding="utf-8") == summary, "--summary FILE takes the place of $GITHUB_STEP_SUMMARY"
+
+
+@pytest.mark.browser
+def test_run_takes_the_plugin_s_browser_channel_name(sim):
+    from assistant.playbook.resources import playbooks_dir
+
+    result = CliRunner().invoke(cli, ["run", str(playbooks_dir() / "demo.yaml"), "--url", sim.url, "--browser-channel", "msedge",
+                                      "--video", "retain-on-failure", "--screenshot", "off"])
+    assert result.exit_code == 3 and "channel msedge" in result.stderr
