@@ -366,6 +366,11 @@ class ChatSession:
         """The worker's Playwright browser (async API), shared by every `chat` test."""
         return self._browser.session.browser
 
+    def evaluate(self, expression: str, arg=None):
+        """The value of a JavaScript expression in the chat's page (Playwright's page.evaluate)."""
+        __tracebackhide__ = True
+        return self._browser.call(self.page.evaluate(expression, arg))
+
     def send(self, text: str) -> None:
         """Type `text` in the composer and send it."""
         __tracebackhide__ = True

@@ -122,12 +122,20 @@ def test_the_readme_workflow_keeps_trace_screenshot_and_attempts_for_each_failur
     assert any(p.get("name") == "artifact" and p.get("value").endswith("trace.zip") for p in cases["chat.playbook"].iter("property"))
 
 
-def test_on_a_healthy_chat_base_url_ini_screenshot_on_and_the_default_retry(pytester, run, sim):
+def test_on_a_healthy_chat_base_url_ini_launch_args_screenshot_on_and_the_default_retry(pytester, run, sim):
     sim.configure(scenario="busy-twice")
     pytester.makeini(f"[pytest]\nbase_url = {sim.url}\n")
+    pytester.makeconftest("""
+import pytest
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "args": ["--user-agent=launched-by-the-conftest"]}
+""")
     pytester.makefile(".playbook.yaml", smoke=SMOKE)
     pytester.makepyfile(test_chat="""
 def test_the_chat_answers_after_the_schedule(chat):
+    assert chat.evaluate("navigator.userAgent") == "launched-by-the-conftest"
     chat.send("Reply with the single word: pong")
     assert chat.expect_reply(contains="pong") == "pong"
 
