@@ -120,3 +120,14 @@ def test_headed_without_a_display_names_the_display_and_xvfb_run(sim):
     result = CliRunner().invoke(cli, ["run", SMOKE_RUN, "--url", sim.url, "--headed"], catch_exceptions=False,
                                 env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
     assert result.exit_code == 3 and "needs a display" in result.stderr and "xvfb-run -a" in result.stderr
+
+
+def test_the_guide_says_what_yes_chose_and_takes_the_chat_from_the_url(capsys):
+    from assistant.cli.guide import ask, site_for_url
+
+    assert site_for_url("https://chat.deepseek.com/") == "deepseek" and site_for_url("http://127.0.0.1:8765") == "simulator"
+    answers = ask(True, None, None, "http://127.0.0.1:8765")
+    out = capsys.readouterr().out
+    assert (answers.site, answers.profile, answers.allow_system_changes) == ("simulator", None, False)
+    assert "Which chat: simulator (the default, taken by --yes)" in out
+    assert "own browser profile (its folder, or none for a clean browser): none (the default" in out

@@ -132,7 +132,7 @@ def guide(ctx, site, url, profile, yes, save_to, time_scale, headed, browser_pat
 
     interactive = not yes and click.get_text_stream("stdin").isatty()
     try:
-        answers = ask(not interactive, site, profile)
+        answers = ask(not interactive, site, profile, url)
         profile_site = load_site(answers.site)
         profile_site = rebase(profile_site, url) if url else profile_site
         click.echo(f"Checking {profile_site.url}: reproducing, probing, backing off, then one change at a time ...")

@@ -31,21 +31,50 @@ class Answers:
     allow_system_changes: bool
 
 
-def ask(yes: bool, site: str | None, profile: Path | None) -> Answers:
-    """The questions, with defaults; `yes` answers them all with the defaults."""
+def site_for_url(url: str | None) -> str | None:
+    """The shipped site whose URL has `url`'s host (loopback: the simulator), or None."""
+    from urllib.parse import urlsplit
+
+    from assistant.playbook import load_site
+    from assistant.playbook.site import shipped_sites
+
+    host = urlsplit(url).hostname if url else None
+    if not host:
+        return None
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return "simulator"
+    for name in shipped_sites():
+        try:
+            if urlsplit(load_site(name).url).hostname == host:
+                return name
+        except Exception:  # a shipped profile that does not load is not this one
+            continue
+    return None
+
+
+def ask(yes: bool, site: str | None, profile: Path | None, url: str | None = None) -> Answers:
+    """The questions, with defaults; `yes` answers them all with the defaults (and says so)."""
     from assistant.playbook.site import shipped_sites
 
     def choose(question: str, default, **kwargs):
-        return default if yes else click.prompt(question, default=default, **kwargs)
+        if yes:
+            click.echo(f"{question}: {default} (the default, taken by --yes)")
+            return default
+        return click.prompt(question, default=default, **kwargs)
+
 
     click.echo("What do you see in the chat?")
     for key, (text, _) in SYMPTOMS.items():
         click.echo(f"  {key}. {text}")
     symptom = choose("Your choice", "1", type=click.Choice(list(SYMPTOMS)), show_choices=False)
-    site = site or choose("Which chat", "deepseek", type=click.Choice([s for s in shipped_sites() if s != "generic"]))
-    if profile is None and not yes:
-        raw = click.prompt("Test with a copy of your own browser profile (its folder; empty for a clean browser)", default="", show_default=False)
-        profile = Path(raw).expanduser() if raw.strip() else None
+    chats = [s for s in shipped_sites() if s != "generic"]
+    guess = site_for_url(url)  # --url names the chat: its site is the default
+    site = site or choose("Which chat", guess if guess in chats else "deepseek", type=click.Choice(chats))
+    if profile is None:
+        raw = choose("Test with a copy of your own browser profile (its folder, or none for a clean browser)", "none")
+        profile = Path(raw).expanduser() if raw.strip().lower() not in ("", "none") else None
+    if yes:
+        click.echo("May the tool flush this machine's DNS cache if DNS looks broken: no (the default, taken by --yes)")
     flush = False if yes else click.confirm("If DNS looks broken, may the tool flush this machine's DNS cache (a system change)?", default=False)
     click.echo("Your browser itself is not changed: the tool works in clean browsers and on copies.")
     return Answers(SYMPTOMS[symptom][1], site, profile, flush)
