@@ -47,6 +47,8 @@ BAD_PLAYBOOKS = [
                  "pb.yaml:4:32:", id="5000-digit-when-index"),
     pytest.param(HEAD + '  - expect_reply: {matches: "' + "(" * 1000 + "a" + ")" * 1000 + '"}\n',
                  "regular expression of 2001 characters is past the limit of 1000", id="1000-deep-regex"),
+    pytest.param(HEAD + '  - expect_reply: {matches: "^(a|aa)+$"}\n',
+                 "pb.yaml:3:29: expect_reply.matches: regular expression '^(a|aa)+$' backtracks catastrophically", id="backtracking-regex"),
     pytest.param(HEAD + "  - retry:\n      schedule: [{x: 1}]\n      steps: [new_chat]\n",
                  "pb.yaml:4:18: retry.schedule[0]: expected a string or a number, got a mapping", id="block-schedule-mapping"),
     # item 8: absurd values refused at load, the limit named

@@ -87,7 +87,34 @@ def _regex(value: str) -> str:
             f"bad regular expression {_short(value)}: {why}",
             "Python `re` syntax; quote the YAML value and escape backslashes in double quotes.",
         ) from None
+    if _backtracks(value):
+        raise ValueError(
+            f"regular expression {_short(value)} backtracks catastrophically: it did not finish on a "
+            f"{BACKTRACK_PROBE_LEN + 1}-character text within {BACKTRACK_PROBE_S * 1000:g} ms, and replies are longer",
+            "Avoid nested or overlapping repetition such as (a+)+ or (a|aa)+; or use `contains:`.",
+        )
     return value
+
+
+BACKTRACK_PROBE_LEN, BACKTRACK_PROBE_S = 30, 0.05  # a few characters, then one that fails the match
+
+
+def _backtracks(value: str) -> bool:
+    """Whether the pattern is pathological on a short text of one repeated character and a
+    mismatch (the shape that makes `^(a|aa)+$` explode): microseconds for a sane pattern.
+    The run limits every match anyway; this says so at load, with the position."""
+    import regex  # the engine `matches:` runs on (its timeout stops a match)
+
+    try:
+        compiled = regex.compile(value)
+    except Exception:  # `re` took it; the run reports what `regex` says, if it ever differs
+        return False
+    for char in "a0 x":
+        try:
+            compiled.search(char * BACKTRACK_PROBE_LEN + "!", timeout=BACKTRACK_PROBE_S)
+        except TimeoutError:
+            return True
+    return False
 
 
 def _url(value: str) -> str:
