@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "schema": ("docs", "schema", "Print the JSON Schema of playbooks (or, with --site, of site profiles)."),
     "validate": ("validate", "validate", "Check playbooks without starting a browser (exit 0 all valid, 2 otherwise)."),
     "probe-site": ("site", "probe_site", "Draft a site profile for the chat at URL by using it once."),
+    "watch": ("watch", "watch", "Watch chats over hours and days: states, incidents, a circuit breaker, alerts."),
+    "history": ("watch", "history", "The watch's history: incidents, and uptime over 24 h, 7 d and 30 d."),
 }
 
 
