@@ -72,7 +72,7 @@ _OUTCOME_STEP = ["passed", "failed", "tolerated", "skipped"]
 
 def _signal() -> dict[str, Any]:
     return _obj({
-        "source": _t("string", "What decided: dom, http, stream, timeout, step (or diagnosis, experiment)."),
+        "source": _t("string", "What decided: dom, http, stream, timeout, step, page (the page crashed) (or diagnosis, experiment)."),
         "summary": _t("string", "One line a person can read."),
         "where": _t("string", "Where the text showed: reply bubble, error row, toast, alert."),
         "text": _t("string", "The text that decided."),
