@@ -6,8 +6,8 @@ Playwright tests: the browser is launched with `browser_type_launch_args` (or re
 (`--base-url`, the `base_url` ini option, `PYTEST_BASE_URL`; `--assistant-url` wins), and
 `--tracing`, `--video`, `--screenshot` keep their files under `output_path`
 (`--output/<test id>/`, a rerun in its own folder) for failing tests only when asked
-`retain-on-failure` / `only-on-failure`. Files matching the `assistant_playbooks` ini
-pattern (default `*.playbook.yaml`) become test items; the `chat` fixture drives a site from
+`retain-on-failure` / `only-on-failure`. Files matching an `assistant_playbooks` ini
+pattern (several, space-separated; default `*.playbook.yaml`) become test items; the `chat` fixture drives a site from
 hand-written tests. Public pytest and Playwright APIs only.
 """
 
@@ -26,7 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--assistant-url", metavar="URL", help="The site's base URL for every playbook and the `chat` fixture (wins over --base-url).")
     group.addoption("--assistant-time-scale", type=float, metavar="F", help="Multiply every backoff wait by F (or ASSISTANT_TIME_SCALE).")
     group.addoption("--assistant-site", metavar="NAME|PATH", help="The site profile of the `chat` fixture (or the assistant_site ini option).")
-    parser.addini("assistant_playbooks", "Glob of playbook files collected as tests.", default="*.playbook.yaml")
+    parser.addini("assistant_playbooks", "Globs of playbook files collected as tests (several, space-separated).",
+                  type="args", default=["*.playbook.yaml"])
     parser.addini("assistant_site", "Site profile of the `chat` fixture.", default="deepseek")
 
 
@@ -102,7 +103,7 @@ def _option_url(config: pytest.Config) -> str | None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if fnmatch.fnmatch(file_path.name, parent.config.getini("assistant_playbooks")):
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in parent.config.getini("assistant_playbooks")):
         return PlaybookFile.from_parent(parent, path=file_path)
     return None
 

@@ -131,3 +131,13 @@ def test_the_guide_says_what_yes_chose_and_takes_the_chat_from_the_url(capsys):
     assert (answers.site, answers.profile, answers.allow_system_changes) == ("simulator", None, False)
     assert "Which chat: simulator (the default, taken by --yes)" in out
     assert "own browser profile (its folder, or none for a clean browser): none (the default" in out
+
+
+def test_the_playbooks_ini_option_takes_several_patterns(pytester):
+    body = "site: simulator\nsteps:\n  - open: /\n"
+    pytester.makefile(".playbook.yaml", first=body)
+    pytester.makefile(".check.yaml", second="name: second\n" + body)
+    pytester.makefile(".yaml", ignored=body)
+    pytester.makeini("[pytest]\nassistant_playbooks = *.playbook.yaml *.check.yaml\n")
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*first.playbook.yaml::first*", "*second.check.yaml::second*", "*2 tests collected*"])
