@@ -212,6 +212,8 @@ class Runner:
             return
         path = Path(await page.video.path())
         if self.media["video"] == "on" or any(r.outcome == "failed" for r in records):
+            if path.exists():
+                os.chmod(path, 0o600)  # like a screenshot, it shows what the signed-in page showed
             self.result.artifacts.append(str(path))
         else:
             path.unlink(missing_ok=True)

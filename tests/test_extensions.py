@@ -25,19 +25,22 @@ from assistant.browser.extensions import (
     fixture_extensions,
     launch_args,
     load_unpacked,
+    read_json,
 )
 from assistant.browser.find import find_system_browser
 from assistant.browser.session import LAUNCH_ARGS
 
 FIXTURES = fixture_extensions()
 HARMLESS = ("broad-permissions", "dark-style", "localized-name", "tab-logger", "word-counter")
-BREAKING = ("block-stream", "disable-send", "strip-cookie")
+BREAKING = ("block-stream", "disable-send", "lock-composer", "send-disabled", "strip-cookie")
 NAMES = {
     "block-stream": ("Block Stream (fixture)", "1.0.0"),
     "broad-permissions": ("Broad Permissions (fixture)", "0.3.1"),
     "dark-style": ("Dark Style (fixture)", "1.0.0"),
     "disable-send": ("Disable Send (fixture)", "1.0.0"),
     "localized-name": ("Localized Name (fixture)", "1.0.1"),
+    "lock-composer": ("Lock Composer (fixture)", "1.0.0"),
+    "send-disabled": ("Send Disabled (fixture)", "1.0.0"),
     "strip-cookie": ("Strip Cookie (fixture)", "1.0.0"),
     "tab-logger": ("Tab Logger (fixture)", "2.0.0"),
     "word-counter": ("Word Counter (fixture)", "1.2.0"),
@@ -69,7 +72,7 @@ def test_load_unpacked_reads_each_fixture(name):
 
 @pytest.mark.parametrize("name", sorted(NAMES))
 def test_fixtures_ask_for_loopback_only(name):
-    manifest = json.loads((FIXTURES[name] / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_json(FIXTURES[name] / "manifest.json")  # send-disabled's carries comments
     assert manifest["manifest_version"] == 3
     hosts = set(manifest.get("host_permissions", []))
     for script in manifest.get("content_scripts", []):
@@ -86,6 +89,8 @@ def test_a_manifest_key_fixes_the_id(tmp_path):
 BAD_MANIFESTS = [
     pytest.param(None, "has no manifest.json", id="missing"),
     pytest.param("{not json", "cannot be read as JSON", id="invalid-json"),
+    pytest.param('{"name": "X", "version": "1",}', "a trailing comma: Chromium refuses those too", id="trailing-comma"),
+    pytest.param('{"name": "X", "version": "1"} /* open', "a /* comment that never ends", id="open-comment"),
     pytest.param("[1, 2]", "must hold a JSON object", id="not-an-object"),
     pytest.param('{"version": "1.0"}', "has no 'name'", id="no-name"),
     pytest.param('{"name": "X", "version": " "}', "has no 'version'", id="blank-version"),
@@ -135,7 +140,7 @@ def write_profile(profile: Path, elsewhere: Path) -> None:
     write_extension(installed / L / "1_0", "__MSG_extName__", "1", messages={"extName": "Lima"})
     write_extension(installed / COMP / "1_0", "Component Thing", "1")
     (installed / "Temp").mkdir()
-    broken = installed / ("e" * 32) / "1_0"  # no name, no version: skipped, not fatal
+    broken = installed / ("e" * 32) / "1_0"  # no name, no version: listed with why, not fatal
     broken.mkdir(parents=True)
     (broken / "manifest.json").write_text("{}")
     write_extension(elsewhere, "Unpacked One", "0.1")
@@ -155,6 +160,7 @@ EXPECTED = [  # (name, id, version, enabled, source), sorted by name
     ("Alpha", A, "1.10.0", True, "profile"),
     ("bravo", B, "2.0", False, "profile"),
     ("Charlie", C, "3", False, "profile"),
+    ("e" * 32, "e" * 32, "?", True, "profile"),  # unreadable: the id stands in for the name
     ("Lima", L, "1", True, "profile"),
     ("Unpacked One", UNP, "0.1", True, "unpacked"),
 ]
@@ -184,7 +190,10 @@ def test_discover_a_user_data_folder_falls_back_to_default(tmp_path):
 
 def test_discover_a_bare_profile_folder(tmp_path):
     write_profile(tmp_path / "p", tmp_path / "dev" / "unpacked-one")
-    assert summary(discover(tmp_path / "p")) == EXPECTED
+    found = discover(tmp_path / "p")
+    assert summary(found) == EXPECTED
+    assert [e.readable for e in found] == [True, True, True, False, True, True]
+    assert "has no 'name'" in found[3].problem and str(found[3].path) in found[3].problem
 
 
 def test_discover_names_what_it_cannot_use(tmp_path):

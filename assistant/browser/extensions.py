@@ -48,6 +48,11 @@ class Extension:
     path: Path
     enabled: bool = True
     source: str = "unpacked"  # "unpacked" (a folder of its own) or "profile" (installed in one)
+    problem: str = ""  # why the tool cannot read it (then name and version are placeholders)
+
+    @property
+    def readable(self) -> bool:
+        return not self.problem
 
 
 def load_unpacked(path: str | Path) -> Extension:
@@ -59,12 +64,9 @@ def load_unpacked(path: str | Path) -> Extension:
 
 def _manifest(folder: Path) -> dict:
     file = folder / "manifest.json"
-    try:
-        manifest = json.loads(file.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ExtensionError(f"{folder} is not an extension: it has no manifest.json") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ExtensionError(f"{file} cannot be read as JSON: {exc}") from None
+    if not file.is_file():
+        raise ExtensionError(f"{folder} is not an extension: it has no manifest.json")
+    manifest = read_json(file)
     if not isinstance(manifest, dict):
         raise ExtensionError(f"{file} must hold a JSON object, not {type(manifest).__name__}")
     for key in ("name", "version"):
@@ -98,7 +100,8 @@ def _name(folder: Path, manifest: dict) -> str:
     if not match:
         return manifest["name"]
     file = folder / "_locales" / str(manifest.get("default_locale", "")) / "messages.json"
-    messages = _json(file) if file.is_file() else {}
+    messages = read_json(file) if file.is_file() else {}
+    messages = messages if isinstance(messages, dict) else {}
     wanted = match[1].casefold()  # Chromium matches message keys case-insensitively
     entry = next((v for k, v in messages.items() if k.casefold() == wanted), None)
     if isinstance(entry, dict) and isinstance(entry.get("message"), str):
@@ -113,7 +116,8 @@ def discover(profile_dir: str | Path) -> list[Extension]:
     """The extensions of a Chromium/Chrome user-data folder or profile folder, sorted by name.
 
     Installed ones and "Load unpacked" ones; not Chromium's own components, nor those a
-    past `--load-extension` recorded (they load only with that switch).
+    past `--load-extension` recorded (they load only with that switch). One whose manifest
+    the tool cannot read is listed all the same, with `problem` saying why.
     """
     profile = _profile(Path(profile_dir).resolve())
     settings = _settings(profile)
@@ -126,10 +130,12 @@ def discover(profile_dir: str | Path) -> list[Extension]:
             manifest = _manifest(folder)
             name = _name(folder, manifest)
         except ExtensionError as exc:  # one broken extension must not hide the others
-            log.warning("skipping an extension of %s: %s", profile, exc)
-            continue
+            log.warning("cannot read an extension of %s: %s", profile, exc)
+            manifest, name, problem = {"version": "?"}, folder.name if source == "unpacked" else ext_id, str(exc)
+        else:
+            problem = ""
         enabled = entry.get("state") != 0 and not entry.get("disable_reasons")
-        result.append(Extension(ext_id, name, manifest["version"], folder, enabled, source))
+        result.append(Extension(ext_id, name, manifest["version"], folder, enabled, source, problem))
     return sorted(result, key=lambda e: (e.name.casefold(), e.id))
 
 
@@ -189,6 +195,47 @@ def _json(file: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def read_json(file: Path):
+    """A manifest.json or messages.json read as Chromium reads it (checked in Chromium 156):
+    a leading byte-order mark, `//` and `/* */` comments outside strings, raw line breaks
+    and `\\xHH` escapes inside strings are accepted; trailing commas, a trailing BOM, other
+    control characters, single quotes, NaN and invalid UTF-8 are not."""
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ExtensionError(f"{file} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ExtensionError(f"{file} cannot be read as JSON: it is not UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(_as_strict_json(text.removeprefix("\ufeff")), parse_constant=_no_constant)
+    except ValueError as exc:
+        comma = " (a trailing comma: Chromium refuses those too)" if re.search(r",\s*[]}]", text) else ""
+        raise ExtensionError(f"{file} cannot be read as JSON, even allowing the comments Chromium allows: {exc}{comma}") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|//[^\n]*|/\*(?:.|\n)*?(?:\*/|$)', re.S)
+
+
+def _as_strict_json(text: str) -> str:
+    """Chromium's lenient JSON turned strict: comments become spaces (positions in errors
+    stay close), line breaks in strings become escapes, `\\xHH` becomes `\\u00HH`."""
+
+    def one(match: re.Match) -> str:
+        token = match[0]
+        if token.startswith('"'):
+            token = token.replace("\r", "\\r").replace("\n", "\\n")
+            return re.sub(r"\\(\\|x)", lambda m: "\\\\" if m[1] == "\\" else "\\u00", token)
+        if token.startswith("/*") and (len(token) < 4 or not token.endswith("*/")):
+            raise ValueError(f"a /* comment that never ends (at character {match.start()})")
+        return re.sub(r"[^\n]", " ", token)
+
+    return _TOKEN.sub(one, text)
+
+
 def _version_key(folder: Path) -> tuple[int, ...]:
     """`1.10.2_0` sorts after `1.9.0_3`: version folders compare by their numbers."""
     return tuple(int(n) for n in re.findall(r"\d+", folder.name))
@@ -213,6 +260,14 @@ def launch_args(extensions: Iterable[Extension | Path]) -> list[str]:
 def fixture_extensions() -> dict[str, Path]:
     """The fixture extensions by name: shipped in the wheel, or in the checkout; {} if neither."""
     for root in (Path(__file__).resolve().parent.parent / "_fixtures" / "extensions", _CHECKOUT / "fixtures" / "extensions"):
+        if root.is_dir():
+            return {p.name: p for p in sorted(root.iterdir()) if (p / "manifest.json").is_file()}
+    return {}
+
+
+def real_extensions() -> dict[str, Path]:
+    """Real extensions vendored from their public source (fixtures/extensions/real), by folder name."""
+    for root in (Path(__file__).resolve().parent.parent / "_fixtures" / "extensions" / "real", _CHECKOUT / "fixtures" / "extensions" / "real"):
         if root.is_dir():
             return {p.name: p for p in sorted(root.iterdir()) if (p / "manifest.json").is_file()}
     return {}

@@ -124,12 +124,20 @@ class ChatDriver:
         composer = await self._composer(timeout)
         if not self.site.selectors.get("reply"):  # the reply is read as what is new: let late drawing finish first
             await self._find(SETTLE, [SETTLE_QUIET_S * 1000, SETTLE_MOST_S * 1000])
-        await self._act(composer.fill(text, timeout=timeout * 1000), "composer")
+        if self.site.typing_delay:  # a person's pace, for pages that react to each key
+            await self._act(composer.fill("", timeout=timeout * 1000), "composer")
+            await self._act(composer.press_sequentially(text, delay=self.site.typing_delay * 1000, timeout=timeout * 1000 + len(text) * self.site.typing_delay * 1000), "composer")
+        else:
+            await self._act(composer.fill(text, timeout=timeout * 1000), "composer")
         await self._begin_turn(text)
         self.last_text = text
         how = await self._press_send(composer)
         await self._confirm_send(how)
         return f"sent {len(text)} characters ({how})"
+
+    async def settle(self, quiet: float, most: float) -> None:
+        """Wait until nothing in the page has changed for `quiet` s, at most `most` s (in the page)."""
+        await self._find(SETTLE, [quiet * 1000, most * 1000])
 
     async def _composer(self, timeout: float):
         """The composer, once it is visible and enabled: the profile's, else the reader's pick."""

@@ -44,7 +44,7 @@ def extensions(profile) -> None:
     click.echo(f"{len(found)} extension(s) in {folder}")
     for ext in found:
         state = "enabled" if ext.enabled else "disabled"
-        click.echo(f"  {ext.id}  {ext.name}  {ext.version}  {state}")
+        click.echo(f"  {ext.id}  {ext.name}  {ext.version}  {state}" + (f"  (cannot be read: {ext.problem})" if ext.problem else ""))
 
 
 @click.command()
@@ -75,7 +75,7 @@ def bisect(ctx, site, paths, profile, url, prompt, contains, timeout_s, **option
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site
     check = Check(prompt=prompt, contains=contains, timeout=timeout_s)
-    found = bisect_command(profile_site, exts, check, options)
+    found = bisect_command(profile_site, [e for e in exts if e.readable], check, options, skipped=[e for e in exts if not e.readable])
     ctx.exit(int(ExitCode.CHECK_FAILED if found.culprits else ExitCode.OK))
 
 
@@ -85,8 +85,9 @@ def _extensions(paths: tuple[str, ...], profile: str | None) -> list:
     if bool(paths) == bool(profile):
         raise UsageError("Give the extensions either with --extension DIR (repeatable) or with --profile DIR, not both and not neither.")
     exts = [load_unpacked(p) for p in paths] if paths else [e for e in discover(Path(profile).expanduser()) if e.enabled]
-    if not exts:
-        raise UsageError(f"No enabled extensions found in {profile}: nothing to bisect.")
+    if not any(e.readable for e in exts):
+        unread = "".join(f"; cannot read {e.path}: {e.problem}" for e in exts)
+        raise UsageError(f"No enabled extensions the tool can load found in {profile}: nothing to bisect{unread}.")
     return exts
 
 

@@ -115,8 +115,9 @@ async def _compare_step(session, site: SiteProfile, check: Check, exts) -> Attem
     return AttemptResult("extension", Signal("experiment", line, extra=extra), passed=False, detail=f"{line}: {blame}")
 
 
-def bisect_command(site: SiteProfile, exts: list, check: Check, options: dict) -> BisectResult:
-    """`assistant bisect`: one session, the bisection narrated, an optional JSON report."""
+def bisect_command(site: SiteProfile, exts: list, check: Check, options: dict, skipped=()) -> BisectResult:
+    """`assistant bisect`: one session, the bisection narrated, an optional JSON report;
+    `skipped`: extensions of the profile the tool cannot read, said and reported, not tested."""
     import asyncio
 
     from assistant.browser import BrowserSession
@@ -132,18 +133,21 @@ def bisect_command(site: SiteProfile, exts: list, check: Check, options: dict) -
     async def main() -> BisectResult:
         headless = not options.get("headed")
         async with BrowserSession(headless=headless, browser_path=options.get("browser_path")) as session:
+            for ext in skipped:
+                note(f"not included: {describe(ext)} at {ext.path}: {ext.problem}")
             note(f"bisecting {len(exts)} extension(s) on {site.url} with {session.info.describe()}")
             return await find_culprits(session, site, check, exts, lambda n, subset, r: note(
                 f"  launch {n}: [{', '.join(e.name for e in subset) or 'none'}] {r.outcome}: {r.signal.summary}"))
 
     found = asyncio.run(main())
-    line = verdict(found, len(exts))
+    line = verdict(found, len(exts)) + (f"; {len(skipped)} not included (unreadable)" if skipped else "")
     note(("FAILED  " if found.culprits else "PASSED  ") + line)
     if options.get("json_path"):
         write_json(options["json_path"], {
             "site": site.name, "url": site.url, "verdict": line, "launches": found.launches,
             "culprits": [listed(e) for e in found.culprits], "acquitted": [listed(e) for e in found.acquitted],
             "trials": [{"extensions": [e.name for e in t.subset], "failed": t.failed, "why": t.why} for t in found.trials],
+            "not_included": [{**listed(e), "problem": e.problem} for e in skipped],
         })
     return found
 

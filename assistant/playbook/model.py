@@ -110,6 +110,7 @@ class SiteProfile:
     quiet_windows: tuple[Window, ...] = DEFAULT_QUIET
     busy_windows: tuple[Window, ...] = ()
     routes: tuple[Route, ...] = ()
+    typing_delay: float = 0.0  # seconds between keys when typing into the composer (0: fill at once)
 
 
 @dataclass

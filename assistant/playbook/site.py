@@ -135,6 +135,13 @@ SITE_SCHEMA: dict = {
         },
         "routes": _ROUTES,
         "features": {"type": "object", "additionalProperties": _alternatives()},
+        "typing": {
+            "type": "object",
+            "properties": {"delay": {"type": ["string", "number"], "format": "duration",
+                                     "description": "Time between keys (e.g. 80ms), for chats that react to each key or count typing speed."}},
+            "additionalProperties": False,
+            "description": "How the composer is typed into: at once (default) or at a person's pace.",
+        },
     },
     "required": ["url"],
     "additionalProperties": False,
@@ -240,6 +247,7 @@ def _profile(data: dict, path: Path) -> SiteProfile:
         quiet_windows=_windows(data.get("windows", {}).get("quiet")) or DEFAULT_QUIET,
         busy_windows=_windows(data.get("windows", {}).get("busy")),
         routes=tuple(Route(**r) for r in data.get("routes", ())),
+        typing_delay=float(data.get("typing", {}).get("delay", 0.0)),
     )
 
 
