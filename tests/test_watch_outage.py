@@ -243,7 +243,7 @@ def test_a_flaky_target_raises_no_alert(tmp_path, monkeypatch):
     sim = flaky_simulator(seed=3).start()
     try:
         # One retry per check keeps it short: a check of a busy conversation fails whatever the schedule.
-        ran = _watch(sim, tmp_path, timeline=None, seconds=1500.0, retry=RetryPolicy(schedule=(5.0,)))
+        ran = _watch(sim, tmp_path, timeline=None, seconds=1200.0, retry=RetryPolicy(schedule=(5.0,)))
         flaky = sim._state.flaky_chats
     finally:
         sim.stop()

@@ -107,6 +107,10 @@ class History:
         else:
             self.db.execute("UPDATE incidents SET data = ? WHERE id = ?", (data, inc.id))
 
+    def save(self, tracker: Tracker) -> None:
+        with self.db:
+            self._save(tracker)
+
     def _save(self, tracker: Tracker) -> None:
         self.db.execute("INSERT INTO targets (name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
                         (tracker.name, json.dumps(tracker.to_dict())))

@@ -138,14 +138,20 @@ class Watcher:
             await self.keeper.close()
 
     async def once(self) -> dict[str, str]:
-        """One round for cron: probes, then each browser check that is due; the states after it."""
+        """One round for cron: the probes, then the browser check unless backing off; the
+        states after it. The cron's schedule is the interval: while down, rounds are skipped
+        (1, 2, 4 ... up to the cap), and a provider back makes the next check run."""
         async def one(target: Target) -> None:
+            self._join()
             await self._probe(target)
             tracker = self.trackers[target.name]
-            if tracker.next_check_at <= self.clock.wall().timestamp():
-                await self._check(target)
-            elif self.on_check:
-                self.on_check(target.name, f"browser check skipped: backing off while {tracker.state}")
+            if tracker.skip > 0:
+                tracker.skip -= 1
+                self.history.save(tracker)
+                if self.on_check:
+                    self.on_check(target.name, f"browser check skipped: backing off while {tracker.state} ({tracker.skip} more rounds)")
+                return
+            await self._check(target)
 
         try:
             await asyncio.gather(*(one(t) for t in self.targets))

@@ -123,6 +123,7 @@ class Tracker:
     streak: list[float] = field(default_factory=list)  # their times
     down_checks: int = 0  # browser checks since down was confirmed (the back-off exponent)
     next_check_at: float = 0.0
+    skip: int = 0  # `--once` rounds to skip while backing off (the cron is the interval)
     incident: Incident | None = None
     indicator: str | None = None
     status_bad_since: float | None = None
@@ -208,10 +209,12 @@ class Tracker:
                     entry["back_at"] = obs.at
 
     def _schedule(self, at: float, policy: Policy) -> None:
+        self.skip = 0
         if self.streak:
             self.next_check_at = at + policy.recheck
         elif self.state == "down":
-            self.next_check_at = at + min(policy.every * 2 ** self.down_checks, policy.max_every)
+            interval = min(policy.every * 2 ** self.down_checks, policy.max_every)
+            self.next_check_at, self.skip = at + interval, max(0, round(interval / policy.every) - 1)
             self.down_checks += 1
         else:
             self.next_check_at = at + policy.every
@@ -235,8 +238,8 @@ class Tracker:
                 self.incident.answering = sorted(set(self.incident.answering) | set(reading.answering))
         green = was_bad and reading.indicator == "none"
         api_back = api_was_failing and reading.api == "ok"
-        if self.state == "down" and (green or api_back) and self.next_check_at > reading.at:
-            self.next_check_at = reading.at
+        if self.state == "down" and (green or api_back) and (self.next_check_at > reading.at or self.skip):
+            self.next_check_at, self.skip = reading.at, 0
             return True
         return False
 
