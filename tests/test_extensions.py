@@ -196,6 +196,22 @@ def test_discover_a_bare_profile_folder(tmp_path):
     assert "has no 'name'" in found[3].problem and str(found[3].path) in found[3].problem
 
 
+def test_bisect_of_a_profile_says_which_extension_it_could_not_include(tmp_path):
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+
+    folder = write_extension(tmp_path / "dev" / "commas", "Commas", "1")
+    (folder / "manifest.json").write_text('{"manifest_version": 3, "name": "Commas", "version": "1",}', encoding="utf-8")
+    prefs = {"extensions": {"settings": {UNP: {"location": 4, "path": str(folder)}}}}
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "Preferences").write_text(json.dumps(prefs), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["bisect", "simulator", "--profile", str(tmp_path / "p")])
+    assert out.exit_code == 2, out.output  # nothing left to bisect: said before any browser starts
+    assert f"cannot read {folder}" in out.output and "trailing comma" in out.output
+    assert "Traceback" not in out.output
+
+
 def test_discover_names_what_it_cannot_use(tmp_path):
     with pytest.raises(ExtensionError, match="neither a browser user-data folder"):
         discover(tmp_path)
