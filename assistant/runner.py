@@ -542,7 +542,7 @@ def _waits(seconds: list[float]) -> str:
     return " + ".join(span(s) for s in seconds)
 
 
-AFTER_LAUNCH = ("assistant.chat.driver", "assistant.browser.profiles", "assistant.browser.extensions")
+AFTER_LAUNCH = ("assistant.chat.generic", "assistant.chat.driver", "assistant.browser.profiles", "assistant.browser.extensions")
 
 
 def prewarm() -> None:

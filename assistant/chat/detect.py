@@ -11,9 +11,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.chat import generic
-from assistant.chat.generic import normalize
-
 OUTCOMES = ("answered", "busy", "rate_limited", "error", "timeout")
 BUSY_STATUSES = {502: "busy", 503: "busy", 504: "busy", 529: "busy"}  # overload, per provider docs
 
@@ -53,6 +50,9 @@ def classify_text(text: str, busy_texts: dict[str, tuple[str, ...]], *, whole: b
     A reply bubble must *be* the busy text: a normal answer that talks about "server busy"
     is an answer. Error rows, toasts and alerts only need to *hold* it (they carry buttons).
     """
+    # The vocabulary's patterns compile on first use, not at import (start-up cost).
+    from assistant.chat.generic import normalize
+
     norm = normalize(text)
     if not norm:
         return None
@@ -188,6 +188,8 @@ def classify_hint(hint: dict[str, Any], event: str | None) -> tuple[str, str]:
     if event == "hint":
         outcome = "rate_limited" if "rate_limit" in reason else "busy"
         return outcome, f'stream hint "{text}" ({reason or "no finish_reason"})'
+    from assistant.chat import generic
+
     worded = generic.classify(f"{text} {reason}")
     words = " ".join(p for p in (f'"{text}"' if text else "", f"({reason})" if reason else "") if p)
     return (worded[0] if worded else "error"), f"stream error {words}".strip()
