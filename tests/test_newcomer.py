@@ -141,3 +141,14 @@ def test_the_playbooks_ini_option_takes_several_patterns(pytester):
     pytester.makeini("[pytest]\nassistant_playbooks = *.playbook.yaml *.check.yaml\n")
     result = pytester.runpytest_subprocess("--collect-only", "-q")
     result.stdout.fnmatch_lines(["*first.playbook.yaml::first*", "*second.check.yaml::second*", "*2 tests collected*"])
+
+
+def test_a_long_conversation_backs_off_at_the_turn_that_was_busy(tmp_path, sim):
+    sim.configure(scenario="long-conversation", long_after=2)
+    report = tmp_path / "verdict.json"
+    result = invoke("diagnose", "simulator", "--url", sim.url, "--turns", "3", "--time-scale", "0.001", "--timeout", "5", "--json", str(report))
+    verdict = json.loads(report.read_text(encoding="utf-8"))["verdict"]
+    assert result.exit_code == 1 and verdict["category"] == "session_context"
+    backoffs = [e["observation"] for e in verdict["evidence"] if e["source"] == "back-off"]
+    assert backoffs and all("busy at turn 3:" in o for o in backoffs), backoffs  # asked again, not a turn 1
+    assert "busy x4 at turn 3 (after waits of 5, 10, 30 s)" in " ".join(result.stderr.split())

@@ -37,6 +37,7 @@ class Result:
     attempt: AttemptResult
     phase: str = "reply"  # open | reply
     turn: int = 1
+    new_conversation: bool = False  # asked again in a conversation begun for it
 
     @property
     def passed(self) -> bool:
@@ -48,6 +49,7 @@ class Result:
 
     def describe(self) -> str:
         where = "opening the chat" if self.phase == "open" else f"turn {self.turn}"
+        where += " of a new conversation" if self.new_conversation else ""
         return f"{self.outcome} at {where}: {self.attempt.signal.summary}" if not self.passed else f"answered ({self.attempt.signal.summary})"
 
 
@@ -76,6 +78,7 @@ class Trial:
         self.page = None
         self.chat: ChatDriver | None = None
         self.hold = check.hold
+        self.turn = 0  # the turn of the conversation last asked
 
     async def start(self) -> None:
         from assistant.chat.driver import ChatDriver
@@ -103,6 +106,7 @@ class Trial:
     async def converse(self, turns: int) -> Result:
         """`turns` messages in the current conversation; the first failure ends it."""
         for turn in range(1, turns + 1):
+            self.turn = turn
             result = await self.ask()
             if not result.passed:
                 result.turn = turn
@@ -144,8 +148,9 @@ class Trial:
 
     async def ask_again(self) -> Result:
         """Ask again the way a person would: the page's Retry button, else the same message."""
+        how = ""
         try:
-            await self.chat.re_ask()
+            how = await self.chat.re_ask()
         except StepFailed as exc:
             attempt = _failed(exc, _send_symptom(exc.detail))
         else:
@@ -153,7 +158,10 @@ class Trial:
                 attempt = await self._as_seen(await self.chat.expect_reply(contains=self.check.contains, matches=None, timeout=self.check.timeout))
             except StepFailed as exc:
                 attempt = _failed(exc)
-        return Result(attempt)
+        if "new chat" in how:  # the asking began a new conversation: its first turn
+            self.turn = 1
+            return Result(attempt, turn=1, new_conversation=True)
+        return Result(attempt, turn=max(self.turn, 1))  # the same turn, asked again
 
     async def missing_features(self) -> list[str]:
         """The site profile's named features that are not visible."""
