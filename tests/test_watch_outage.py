@@ -21,7 +21,7 @@ from assistant.playbook import load_site
 from assistant.playbook.model import RetryPolicy
 from assistant.playbook.site import rebase
 from assistant.simulator import Simulator
-from assistant.simulator.outage import OutagePlayer, flaky_simulator, outage_timeline
+from assistant.simulator.outage import FlakyState, OutagePlayer, outage_timeline
 from assistant.watch.alerts import Alerter
 from assistant.watch.checks import SCHEDULE, BrowserKeeper, Target
 from assistant.watch.history import History
@@ -240,7 +240,9 @@ def test_history_html_opens_in_chromium_and_shows_the_timeline(outage, tmp_path)
 
 def test_a_flaky_target_raises_no_alert(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMULATOR_API_KEY", "sim-test-key")
-    sim = flaky_simulator(seed=3).start()
+    sim = Simulator("healthy")
+    sim._state = FlakyState(sim.settings, seed=3)  # before start(): the app is built on it
+    sim.start()
     try:
         # One retry per check keeps it short: a check of a busy conversation fails whatever the schedule.
         ran = _watch(sim, tmp_path, timeline=None, seconds=1200.0, retry=RetryPolicy(schedule=(5.0,)))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from assistant.cli.options import (
+    TIME_SCALE,
     URL,
     browser_options,
     ci_options,
@@ -141,7 +142,9 @@ SCENARIO_HELP = (
               type=click.Choice(["/api/v0/chat/completion", "/api/v1/chat/completion", "/api/v0/chat/stream"]),
               help="Where the deepseek skin's page streams from (another path than the profile's: only the page can tell).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not log a line per request.")
-def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, stream_path, quiet) -> None:
+@click.option("--timeline", type=click.Choice(["outage"]), help="Replay an outage over and over: healthy 20 min, web and API busy 90 min (status page red 12 min in), image upload missing 30 min.")
+@click.option("--time-scale", type=TIME_SCALE, default=1.0, metavar="F", help="With --timeline: multiply its waits by F.")
+def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, stream_path, quiet, timeline, time_scale) -> None:
     """Serve the simulated web chat until Ctrl-C (which ends it with exit 0).
 
     Point a playbook at it with `assistant run PLAYBOOK --url http://127.0.0.1:PORT`.
@@ -159,7 +162,8 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, s
     settings = {"scenario": scenario, "busy_form": busy_form, "lang": lang, "retry_after": retry_after, "skin": skin,
                 "markup": markup, "stream_path": stream_path}
     try:
-        asyncio.run(serve(host, port, on_ready=ready, log=None if quiet else (lambda line: click.echo(line, err=True)), **settings))
+        asyncio.run(serve(host, port, on_ready=ready, log=None if quiet else (lambda line: click.echo(line, err=True)),
+                          timeline=timeline, time_scale=time_scale, **settings))
     except ValueError as exc:
         raise UsageError(f"{exc}.") from None
     except KeyboardInterrupt:

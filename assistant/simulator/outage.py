@@ -7,8 +7,8 @@ failures, recovery, the image upload still missing for a while, then back to ful
 waiting between phases through the one clock, so a day of it runs in seconds under a
 scaled clock (and in real time for a person watching `assistant simulate --timeline outage`).
 
-`flaky_simulator` is a chat that fails one conversation in three at random (seeded): a
-check that opens a new chat and retries in it fails as a whole, one check in three.
+`FlakyState` is a chat that fails one conversation in three at random (seeded): a check
+that opens a new chat and retries in it fails as a whole, one check in three.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.simulator.server import Simulator
 from assistant.simulator.state import BUSY, State, Turn
 
 HEALTHY = {
@@ -95,6 +94,13 @@ class OutagePlayer:
                 return
 
 
+async def play(state: State, name: str, time_scale: float = 1.0) -> None:
+    """`assistant simulate --timeline NAME`: the timeline over and over, until cancelled."""
+    from assistant.timing.clock import Clock
+
+    await OutagePlayer(state.configure, Clock(time_scale), TIMELINES[name](), repeat=True).run()
+
+
 class FlakyState(State):
     """Busy for one conversation in every three (at a random place in each three, seeded),
     for every turn of it; never two busy conversations in a row, so each failure is a
@@ -125,10 +131,3 @@ class FlakyState(State):
     def flaky_chats(self) -> int:
         with self._lock:
             return sum(self._flaky.values())
-
-
-def flaky_simulator(*, seed: int = 0, **settings) -> Simulator:
-    """A Simulator (not started) whose chat is flaky the `FlakyState` way."""
-    sim = Simulator("healthy", **settings)
-    sim._state = FlakyState(sim.settings, seed=seed)  # before start(): the app is built from it
-    return sim

@@ -148,10 +148,13 @@ async def serve(
     *,
     on_ready: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
+    timeline: str | None = None,
+    time_scale: float = 1.0,
     **settings,
 ) -> None:
     """Serve in the running loop until cancelled; `on_ready(url)` is called once listening,
-    `log(line)` once per request served.
+    `log(line)` once per request served; `timeline` (see `outage.TIMELINES`) replays that
+    timeline's phases, waiting through a clock of `time_scale`, until cancelled.
 
     `on_ready` exists because with port 0 only the server knows the port it got.
     """
@@ -162,6 +165,10 @@ async def serve(
     try:
         if on_ready:
             on_ready(_url(host, sock.getsockname()[1]))
+        if timeline:
+            from assistant.simulator.outage import play
+
+            await play(state, timeline, time_scale)  # until cancelled
         await asyncio.Event().wait()  # until cancelled
     finally:
         await runner.cleanup()
