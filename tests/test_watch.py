@@ -289,3 +289,30 @@ def test_watch_once_keeps_the_state_between_rounds(sim, tmp_path, monkeypatch):
     assert [c["kind"] for c in history.checks("simulator")] == ["up", "down", "down", "down"]
     assert len(history.readings("simulator")) == 4 and history.tracker("simulator").skip == 1
     history.close()
+
+
+@pytest.mark.browser
+def test_sigterm_mid_watch_leaves_the_history_consistent(sim, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.sqlite3"
+    env = {**os.environ, "SIMULATOR_API_KEY": "sim-test-key"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "watch", "simulator", "--url", sim.url, "--db", str(db),
+                             "--time-scale", "0.01"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:  # the first check is written: stop the watch in the middle of what follows
+            if "browser check" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143 and "Traceback" not in err
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    checks = con.execute("SELECT COUNT(*) FROM checks").fetchone()[0]
+    state = json.loads(con.execute("SELECT data FROM targets WHERE name = 'simulator'").fetchone()[0])
+    assert checks >= 1 and state["last"] is not None  # the target's state was saved with its last check
