@@ -316,3 +316,22 @@ def test_sigterm_mid_watch_leaves_the_history_consistent(sim, tmp_path):
     checks = con.execute("SELECT COUNT(*) FROM checks").fetchone()[0]
     state = json.loads(con.execute("SELECT data FROM targets WHERE name = 'simulator'").fetchone()[0])
     assert checks >= 1 and state["last"] is not None  # the target's state was saved with its last check
+
+
+def test_the_metrics_endpoint_when_prometheus_client_is_installed():
+    pytest.importorskip("prometheus_client")
+    import urllib.request
+
+    from assistant.playbook import load_site
+    from assistant.watch.checks import Target
+
+    metrics = Metrics(port=0)
+    server, thread = metrics.server
+    try:
+        tracker = Tracker("sim")
+        feed(tracker, "uu")
+        asyncio.run(metrics.checked(Target("sim", load_site("simulator")), tracker, Observation(0.0, "up", "answered", duration_s=0.5)))
+        text = urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=10).read().decode()
+    finally:
+        server.shutdown()
+    assert 'assistant_watch_up{target="sim"} 1.0' in text and 'assistant_watch_check_duration_seconds{target="sim"} 0.5' in text

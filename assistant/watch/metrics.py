@@ -109,7 +109,7 @@ def serve(metrics: Metrics, port: int):
     from assistant.errors import EnvironmentProblem
 
     try:
-        from prometheus_client import REGISTRY, start_http_server
+        from prometheus_client import CollectorRegistry, start_http_server
         from prometheus_client.core import GaugeMetricFamily
     except ImportError:
         raise EnvironmentProblem("--metrics-port needs prometheus_client", hint="pip install 'assistant[metrics]', or use --metrics-textfile FILE") from None
@@ -123,8 +123,9 @@ def serve(metrics: Metrics, port: int):
                         family.add_metric([name], v[metric])
                 yield family
 
-    REGISTRY.register(Collector())
+    registry = CollectorRegistry()  # its own: a second watch in one process must not collide
+    registry.register(Collector())
     try:
-        return start_http_server(port, addr="127.0.0.1")
+        return start_http_server(port, addr="127.0.0.1", registry=registry)
     except OSError as exc:
         raise EnvironmentProblem(f"--metrics-port {port}: {exc.strerror or exc}", hint="pick another port") from None
