@@ -283,11 +283,9 @@ def test_watch_once_keeps_the_state_between_rounds(sim, tmp_path, monkeypatch):
     assert second.exit_code == 0 and "simulator: unknown" in second.output  # one failure confirms nothing
     third = CliRunner().invoke(cli, args)
     assert third.exit_code == 1 and "unknown -> down" in third.output
-    fourth = CliRunner().invoke(cli, args[:-1])  # down, checked again: then rounds are skipped
-    assert fourth.exit_code == 1 and "browser check down" in fourth.output
     history = History(tmp_path / "w.sqlite3")
-    assert [c["kind"] for c in history.checks("simulator")] == ["up", "down", "down", "down"]
-    assert len(history.readings("simulator")) == 4 and history.tracker("simulator").skip == 1
+    assert [c["kind"] for c in history.checks("simulator")] == ["up", "down", "down"]
+    assert len(history.readings("simulator")) == 3 and history.tracker("simulator").state == "down"
     history.close()
 
 
