@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from assistant import events as ev
@@ -52,6 +53,8 @@ class Diagnoser:
         self.tried: list[str] = []
         self.findings: list = []
         self.host = urlsplit(site.url).hostname or site.url
+        self.extensions: list = []  # what the setup runs and the bisection tests, read once in run()
+        self.not_included: list[str] = []  # the profile's extensions that could not be, with why
 
     def note(self, source: str, observation: str, outcome: str | None = None, **data) -> None:
         self.evidence.append(Evidence(source, observation, outcome, data))
@@ -61,6 +64,7 @@ class Diagnoser:
         from assistant.probes.run import run_probes
 
         trial = probes = None
+        self._gather_extensions()
         try:
             trial = await self.open(self.setup, "your setup")
             opened = await trial.open_chat()
@@ -79,8 +83,33 @@ class Diagnoser:
             if probes is not None and not probes.done():
                 probes.cancel()
         verdict.evidence, verdict.tried = self.evidence, self.tried
+        if self.not_included:
+            verdict.notes.append(f"Not included in the extension experiments (the tool cannot read them): {'; '.join(self.not_included)}.")
         self.emit(ev.VerdictReached(verdict))
         return verdict
+
+    def _gather_extensions(self) -> None:
+        """The `--extension` folders and the profile's enabled extensions, each once. The
+        setup then runs exactly these, as copies loaded unpacked into the profile's copy:
+        a copied profile does not reliably re-register its own extensions, and Chromium
+        must not write into the person's folders. Unreadable ones are said, not dropped."""
+        from assistant.browser.extensions import discover, load_unpacked
+
+        exts = [load_unpacked(p) for p in self.setup.extensions]
+        if self.setup.profile is not None:
+            for ext in discover(self.setup.profile):
+                if not ext.enabled:
+                    continue  # turned off in the person's browser: not part of their setup
+                if not ext.readable:  # the problem names the file
+                    self.not_included.append(f"'{ext.name}' ({ext.problem})")
+                    self.note("setup", f"not included: '{ext.name}': {ext.problem}")
+                elif all(ext.path != e.path for e in exts):
+                    exts.append(ext)
+            self.setup = replace(self.setup, extensions=tuple(e.path for e in exts))
+            if exts:
+                self.note("setup", f"your profile's copy runs {len(exts)} extension(s), loaded unpacked: "
+                          + ", ".join(f"'{e.name}'" for e in exts))
+        self.extensions = exts
 
     def _stop_if_broken(self, trial: Trial) -> None:
         """Stop at once when the profile does not fit the page or the page crashed: neither
@@ -247,13 +276,12 @@ class Diagnoser:
         self.note("experiment: a clean profile", result.describe(), result.outcome)
         if not result.passed:
             return None
-        if self.setup.extensions:
-            from assistant.browser.extensions import load_unpacked
+        if self.extensions:
             from assistant.experiments.extensions import find_culprits
 
-            self.tried.append(f"bisecting {len(self.setup.extensions)} extension(s)")
-            exts = [load_unpacked(p) for p in self.setup.extensions]
-            found = await find_culprits(self.session, self.site, self.check, exts,
+            skipped = f"; {len(self.not_included)} could not be included" if self.not_included else ""
+            self.tried.append(f"bisecting {len(self.extensions)} extension(s){skipped}")
+            found = await find_culprits(self.session, self.site, self.check, self.extensions,
                                         lambda n, subset, r: self.note("bisection", f"launch {n} with [{', '.join(e.name for e in subset) or 'none'}]: {r.outcome}", r.outcome))
             if found.culprits:
                 return decide.extension(self, found)
