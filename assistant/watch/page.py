@@ -92,6 +92,7 @@ def _section(history: History, name: str) -> str:
     up = ", ".join(f"{k}: {'-' if v is None else f'{v * 100:.2f} %'}" for k, v in data["uptime"].items())
     rows = "".join(_incident_row(i) for i in incidents) or "<tr><td colspan=8>none</td></tr>"
     legend = "".join(f'<span><i class="swatch" style="background:{c}"></i>{s}</span>' for s, c in COLOURS.items())
+    legend += '<span>ringed check: half-open (the provider looked back)</span><span>status page: green none, yellow minor, orange major, red critical</span>'
     return f"""<section id="target-{html.escape(name)}">
 <h2>{html.escape(name)}: <span class="state" style="color:{COLOURS[data['state']]}">{data['state']}</span></h2>
 <p>Uptime {up}. {len(checks)} browser checks, {len(readings)} probe rounds.</p>
@@ -127,7 +128,7 @@ def timeline_svg(checks: list[dict], readings: list[dict], incidents: list[dict]
         return "<p>No checks yet.</p>"
     t0, t1 = min(times), max(times)
     t1 = t1 if t1 > t0 else t0 + 60
-    width, left, right = 1000, 120, 20
+    width, left, right = 1000, 120, 40
     span = width - left - right
 
     def x(at: float) -> float:
