@@ -333,3 +333,30 @@ def test_the_metrics_endpoint_when_prometheus_client_is_installed():
     finally:
         server.shutdown()
     assert 'assistant_watch_up{target="sim"} 1.0' in text and 'assistant_watch_check_duration_seconds{target="sim"} 0.5' in text
+
+
+def test_the_committed_watch_schema_is_the_one_the_loader_uses():
+    from pathlib import Path
+
+    from assistant.watch.config import WATCH_SCHEMA
+
+    committed = Path(__file__).resolve().parents[1] / "playbooks" / "watch.schema.json"
+    regenerate = ("regenerate with: python -c \"import json; from assistant.watch.config import WATCH_SCHEMA; "
+                  "print(json.dumps(WATCH_SCHEMA, indent=2, ensure_ascii=False))\" > playbooks/watch.schema.json")
+    assert json.loads(committed.read_text(encoding="utf-8")) == WATCH_SCHEMA, regenerate
+
+
+def test_the_watch_schema_accepts_the_readme_example_and_rejects_a_typo():
+    import re
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    from assistant.watch.config import WATCH_SCHEMA
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = yaml.safe_load(re.search(r"```yaml\n(every: 5m\nprobe_every.*?)```", readme, re.S).group(1))
+    jsonschema.validate(example, WATCH_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**example, "evry": "5m"}, WATCH_SCHEMA)

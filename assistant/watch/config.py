@@ -1,7 +1,7 @@
 """The watch file: several targets with their intervals, thresholds, alerts and maintenance
 windows, validated like a playbook (positions, the lines around, did-you-mean) before any
-browser starts. `WATCH_SCHEMA` is its JSON Schema (`assistant schema --watch` is not a
-command: the schema lives here, next to the code that reads it).
+browser starts. `WATCH_SCHEMA` is its JSON Schema, next to the code that reads it;
+`playbooks/watch.schema.json` is a copy for editors (a test keeps the two equal).
 """
 
 from __future__ import annotations
