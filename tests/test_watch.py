@@ -360,3 +360,12 @@ def test_the_watch_schema_accepts_the_readme_example_and_rejects_a_typo():
     jsonschema.validate(example, WATCH_SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**example, "evry": "5m"}, WATCH_SCHEMA)
+
+
+def test_no_browser_is_exit_3_not_an_outage(sim, tmp_path):
+    result = CliRunner().invoke(cli, ["watch", "simulator", "--url", sim.url, "--once", "--db", str(tmp_path / "w.db"),
+                                      "--browser-path", str(tmp_path / "no-such-browser")])
+    assert result.exit_code == 3 and "no such browser executable" in result.output
+    history = History(tmp_path / "w.db")
+    assert history.checks("simulator") == [] and history.tracker("simulator").state == "unknown"
+    history.close()

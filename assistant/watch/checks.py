@@ -75,8 +75,8 @@ class BrowserKeeper:
 async def browser_check(target: Target, keeper: BrowserKeeper, clock, *, half_open: bool = False) -> Observation:
     """Run the target's check in a fresh context and judge it: up, degraded or down."""
     at, started = clock.wall().timestamp(), time.monotonic()
+    session = await keeper.get()  # no browser at all is the environment's problem (exit 3), not the chat's
     try:
-        session = await keeper.get()
         if target.playbook is not None:
             kind, outcome, detail, attempts, missing = await _playbook(target, session, clock)
         else:
