@@ -92,7 +92,19 @@ class BadSelector(Exception):
 
 
 _STOP_SIGNALS = {"SIGTERM": ExitCode.TERMINATED, "SIGHUP": ExitCode.HANGUP}
+STOP_SIGNALS = tuple(_STOP_SIGNALS)
 _stopped_by: list[str] = []  # the signal that stopped this process, when not Ctrl-C
+_began: list[bool] = []  # whether a command has taken the signals over (for assistant.__main__)
+
+
+def stopped_by(name: str) -> None:
+    """Record that the `name` signal (SIGTERM or SIGHUP) stops this process."""
+    _stopped_by.append(name)
+
+
+def command_began() -> bool:
+    """Whether a command has run with stop_signals_as_interrupt (not only loaded and parsed)."""
+    return bool(_began)
 
 
 def interrupted_by() -> str:
@@ -118,9 +130,12 @@ def stop_signals_as_interrupt():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _began.append(True)
     saved = {}
+    if getattr(signal.getsignal(signal.SIGINT), "before_command", False):  # the entry point's: Ctrl-C is
+        saved["SIGINT"] = signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt again
     for name in _STOP_SIGNALS:
-        if hasattr(signal, name):
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:  # nohup's stays
             saved[name] = signal.signal(getattr(signal, name), _forward_to_sigint)
     try:
         yield

@@ -189,7 +189,7 @@ def test_the_wheel_carries_the_playbooks_and_the_simulator(tmp_path):
     [wheel] = tmp_path.glob("chat_busy_assistant-*.whl")  # the distribution's own name; `assistant` on PyPI is another tool
     names = set(zipfile.ZipFile(wheel).namelist())
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
-    assert "assistant = assistant.cli:main" in entry_points and "assistant = assistant.pytest_plugin" in entry_points
+    assert "assistant = assistant.__main__:main" in entry_points and "assistant = assistant.pytest_plugin" in entry_points
     for needed in ("assistant/playbooks/demo.yaml", "assistant/playbooks/sites/simulator.yaml",
                    "assistant/playbooks/sites/deepseek.yaml", "assistant/simulator/page.html",
                    "assistant/simulator/static/chat.js", "assistant/_fixtures/extensions/block-stream/manifest.json"):

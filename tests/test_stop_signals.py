@@ -158,3 +158,78 @@ def test_ctrl_c_mid_wait_is_quiet_and_reports_the_time_really_waited(tmp_path):
     assert float(note.rsplit(": ", 1)[1].split(" s ")[0]) < 5  # what passed, not the whole wait
     assert leftovers(tmpdir) == []
     tmpdir.rmdir()
+
+
+# -- a stop in the first moments: while Python imports click and the CLI ---------------------
+
+SCRIPT = Path(sys.executable).with_name("assistant")  # the console script: the pyproject entry point
+
+
+def handles(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has its own handler for `sig` (Linux: SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) >> (sig - 1) & 1)
+
+
+def stop_early(tmp_path: Path, cmd: list[str], sig: signal.Signals, after_s: float) -> tuple[int, str, bool, Path]:
+    """Start `cmd`, send `sig` `after_s` after its first handler is in place; (code, stderr,
+    whether the run's first line had shown before the stop, the private TMPDIR)."""
+    import threading
+
+    tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        while not handles(proc.pid, signal.SIGTERM) and proc.poll() is None:
+            pass  # the interpreter is starting: until its first line runs, the kernel's default applies
+        time.sleep(after_s)  # the moment of the stop, not a wait for something
+        began = any(line.startswith("assistant  ") for line in list(lines))
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=10)
+    return proc.returncode, "".join(lines) + proc.stdout.read(), began, tmpdir
+
+
+@pytest.mark.parametrize("after_ms", [0, 50, 100, 200, 400])
+def test_sigterm_in_the_first_moments_ends_with_143_one_line_and_the_report_once_known(tmp_path, after_ms):
+    report = tmp_path / "r.json"
+    code, out, began, tmpdir = stop_early(tmp_path, [str(SCRIPT), "demo", "--time-scale", "0.01", "--json", str(report)],
+                                          signal.SIGTERM, after_ms / 1000)
+    assert code == 143, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out and "Aborted" not in out, out
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()
+    stops = [line for line in out.splitlines() if line.startswith("interrupted by the SIGTERM signal")]
+    assert len(stops) == 1, out
+    if "before the command began: nothing was run" in stops[0]:  # the CLI was still loading or parsing
+        assert not report.exists() and out.strip() == stops[0], out
+        return
+    if began or report.exists():  # once the run has begun its report is certain; before, it may be written
+        data = json.loads(report.read_text(encoding="utf-8"))
+        assert data["outcome"] == "interrupted" and data["summary"] == "interrupted by the SIGTERM signal"
+
+
+@pytest.mark.parametrize(
+    ("cmd", "sig", "code", "who"),
+    [pytest.param(["-m", "assistant"], signal.SIGHUP, 129, "the SIGHUP signal", id="sighup-python-m"),
+     pytest.param([], signal.SIGINT, 130, "the person (Ctrl-C)", id="sigint-script")],
+)
+def test_sighup_and_ctrl_c_while_loading_say_one_line(tmp_path, cmd, sig, code, who):
+    argv = [sys.executable, *cmd] if cmd else [str(SCRIPT)]
+    code_got, out, _, tmpdir = stop_early(tmp_path, [*argv, "demo", "--time-scale", "0.01"], sig, 0)
+    assert code_got == code, out
+    early = f"interrupted by {who} before the command began: nothing was run."
+    late = f"interrupted by {who}: the browser was closed and temporary profiles removed."  # a slow test machine
+    assert out.strip() in (early, late), out
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()
