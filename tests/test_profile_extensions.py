@@ -99,3 +99,10 @@ def test_diagnose_profile_with_only_real_extensions_finds_no_culprit(sim, tmp_pa
     assert loaded.startswith("your profile's copy runs 2 extension(s)") and "'Vimium'" in loaded, seen
     assert "Not included" in " ".join(verdict["notes"]) and "Traceback" not in out.output
     assert snapshot(profile, dev) == before
+
+
+def test_a_folder_that_is_no_profile_is_refused_before_a_browser_starts(tmp_path):
+    out = CliRunner().invoke(cli, ["diagnose", "simulator", "--profile", str(tmp_path)])
+    assert out.exit_code == 2, out.output
+    assert "is neither a Chromium/Chrome user-data folder" in out.output and "diagnosing" not in out.output
+    assert "Traceback" not in out.output

@@ -57,6 +57,10 @@ def diagnose(ctx, site, url, profile, extensions, proxy, routes, prompt, contain
     if profile is not None and not profile.is_dir():  # before anything starts or is printed
         raise UsageError(f"--profile {profile}: {'no such folder' if not profile.exists() else 'not a folder'}. "
                          "Give your Chrome/Chromium profile folder (chrome://version shows it as 'Profile Path').")
+    if profile is not None:
+        from assistant.browser.profiles import user_data_dir_of
+
+        user_data_dir_of(profile)  # a folder that is no profile: said before a browser starts
     site_argument(site)
     profile_site = load_site(site)
     profile_site = rebase(profile_site, url) if url else profile_site

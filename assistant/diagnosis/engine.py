@@ -93,11 +93,17 @@ class Diagnoser:
         setup then runs exactly these, as copies loaded unpacked into the profile's copy:
         a copied profile does not reliably re-register its own extensions, and Chromium
         must not write into the person's folders. Unreadable ones are said, not dropped."""
-        from assistant.browser.extensions import discover, load_unpacked
+        from assistant.browser.extensions import ExtensionError, discover, load_unpacked
 
         exts = [load_unpacked(p) for p in self.setup.extensions]
         if self.setup.profile is not None:
-            for ext in discover(self.setup.profile):
+            try:
+                found = discover(self.setup.profile)
+            except ExtensionError as exc:  # not a profile at all: the copy says so next, as before
+                self.not_included.append(f"the profile's own ({exc})")
+                self.note("setup", f"the profile's extensions cannot be listed: {exc}")
+                found = []
+            for ext in found:
                 if not ext.enabled:
                     continue  # turned off in the person's browser: not part of their setup
                 if not ext.readable:  # the problem names the file
