@@ -233,3 +233,24 @@ def test_sighup_and_ctrl_c_while_loading_say_one_line(tmp_path, cmd, sig, code, 
     assert out.strip() in (early, late), out
     assert leftovers(tmpdir) == []
     tmpdir.rmdir()
+
+
+def test_a_stop_mid_diagnosis_still_writes_its_report(tmp_path, sim):
+    sim.configure(scenario="always-busy")
+    report = tmp_path / "verdict.json"
+    tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    cmd = [str(SCRIPT), "diagnose", "simulator", "--url", sim.url, "--timeout", "5", "--json", str(report)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stderr:  # the back-off's real 5 s wait has begun once this line shows
+        if "waiting 5 s" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert (data["outcome"], data["summary"], data["verdict"]) == ("interrupted", "interrupted by the SIGTERM signal", None)
+    assert any(e["source"] == "reproduce" and e["outcome"] == "busy" for e in data["evidence"]), data["evidence"]
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()

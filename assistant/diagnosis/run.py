@@ -25,17 +25,31 @@ def diagnose(site: SiteProfile, setup: Setup, check: Check, *, turns: int, time_
     emit = ev.Emitter(*listeners)
     clock = Clock(time_scale)
     started = time.monotonic()
+    made: list[Diagnoser] = []
 
     async def main() -> Verdict:
         async with BrowserSession(headless=headless, browser_path=browser_path) as session:
             emit(ev.Note(f"diagnosing {site.name} at {site.url} with {session.info.describe()}"))
             probe_ctx = ProbeContext(timeout=10.0, proxy=setup.proxy, allow_system_changes=allow_system_changes)
-            return await Diagnoser(session, site, setup, check, clock=clock, emit=emit, turns=turns, probe_ctx=probe_ctx).run()
+            made.append(Diagnoser(session, site, setup, check, clock=clock, emit=emit, turns=turns, probe_ctx=probe_ctx))
+            return await made[0].run()
 
-    verdict = asyncio.run(main())
-    if json_path:
-        write_json(json_path, {"tool": "assistant", "site": site.name, "url": site.url,
-                               "duration_s": round(time.monotonic() - started, 3), "verdict": verdict.to_dict()})
+    def report(**result) -> None:
+        if json_path:
+            write_json(json_path, {"tool": "assistant", "site": site.name, "url": site.url,
+                                   "duration_s": round(time.monotonic() - started, 3), **result})
+
+    try:
+        verdict = asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the report says so, with the evidence so far
+        from dataclasses import asdict
+
+        from assistant.errors import interrupted_by
+
+        report(outcome="interrupted", summary=f"interrupted by {interrupted_by()}", verdict=None,
+               evidence=[asdict(e) for e in made[0].evidence] if made else [])
+        raise
+    report(verdict=verdict.to_dict())
     return verdict
 
 
