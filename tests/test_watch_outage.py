@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from aiohttp import web
@@ -187,8 +188,9 @@ def test_browser_checks_during_the_outage_stay_within_the_back_off(outage):
 def test_while_down_the_watch_says_which_routes_answer(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMULATOR_API_KEY", "sim-test-key")
     with Simulator("always-busy", api_healthy=True) as sim:
-        ran = _watch(sim, tmp_path, timeline=None, seconds=200.0)
-    (event,) = [json.loads(body) for _h, body in ran["receiver"].got["json"]]
+        ran = _watch(sim, tmp_path, timeline=None, seconds=500.0, policy=replace(POLICY, remind=300.0))
+    event, reminder = [json.loads(body) for _h, body in ran["receiver"].got["json"]]
+    assert reminder["event"] == "reminder" and "still down" in reminder["summary"]  # --remind-every, once due
     assert event["event"] == "down" and event["summary"].endswith("answering now: API 'api'")
     assert event["incident"]["category"] == "web_outage" and event["incident"]["answering"] == ["API 'api'"]
     ran["history"].close()

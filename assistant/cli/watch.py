@@ -104,6 +104,7 @@ def _narrate(quiet: bool):
 @click.option("--down-after", type=click.IntRange(1, 100), default=2, show_default=True, help="Failed checks that confirm down.")
 @click.option("--up-after", type=click.IntRange(1, 100), default=2, show_default=True, help="Good checks that confirm up.")
 @click.option("--slow", type=DURATION, default=None, help="An answer slower than this is degraded.")
+@click.option("--remind-every", "remind", type=DURATION, default=None, help="While down, alert again this long after the last alert (default: never).")
 @click.option("--once", is_flag=True, help="One round (for cron or a Kubernetes CronJob); the state is kept in the database between rounds.")
 @click.option("--for", "duration", type=DURATION, default=None, help="Stop after this long (default: until Ctrl-C or SIGTERM).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help="The history database (default $XDG_STATE_HOME/assistant/watch.sqlite3).")
@@ -121,7 +122,7 @@ def _narrate(quiet: bool):
 @click.option("--headed", is_flag=True, help="Show the browser window.")
 @click.option("--browser-path", metavar="PATH", help="A Chromium/Chrome executable.")
 @click.pass_context
-def watch(ctx, targets, watch_file, url, every, probe_every, max_every, down_after, up_after, slow, once, duration, db,
+def watch(ctx, targets, watch_file, url, every, probe_every, max_every, down_after, up_after, slow, remind, once, duration, db,
           webhooks, commands, apprise_urls, metrics_textfile, metrics_port, kuma, gatus, concurrency, restart_every,
           time_scale, quiet, headed, browser_path) -> None:
     """Watch chats over hours and days: states, incidents, a circuit breaker, alerts.
@@ -142,7 +143,7 @@ def watch(ctx, targets, watch_file, url, every, probe_every, max_every, down_aft
     from assistant.watch.metrics import Metrics
     from assistant.watch.states import Policy
 
-    policy = Policy(every, probe_every, down_after, up_after, max_every, slow)
+    policy = Policy(every, probe_every, down_after, up_after, max_every, slow, remind)
     hooks = [Webhook.parse(w) for w in webhooks]
     found, on_change = _targets(targets, url, policy, watch_file)
     history = History(db or default_path())

@@ -82,7 +82,8 @@ def _body(hook: Webhook, event: dict) -> tuple[bytes, dict]:
     if hook.format == "slack":
         return json.dumps({"text": text}).encode(), {"Content-Type": "application/json"}
     if hook.format == "ntfy":
-        tags = {"down": "rotating_light", "degraded": "warning", "recovered": "white_check_mark"}.get(event["event"], "")
+        tags = {"down": "rotating_light", "reminder": "rotating_light", "degraded": "warning",
+                "recovered": "white_check_mark"}.get(event["event"], "")
         headers = {"Title": f"{event['target']}: {event['event']}", "Tags": tags, "Content-Type": "text/plain; charset=utf-8"}
         headers["Priority"] = "high" if event["event"] == "down" else "default"
         return event["summary"].encode(), headers

@@ -30,6 +30,7 @@ SETTINGS = {
     "down_after": COUNT | {"description": "Failed checks that confirm down (default 2)."},
     "up_after": COUNT | {"description": "Good checks that confirm up (default 2)."},
     "slow": DURATION | {"description": "An answer slower than this is degraded."},
+    "remind": DURATION | {"description": "While down, alert again this long after the last alert."},
     "webhooks": {"type": "array", "items": {"type": "string", "minLength": 1},
                  "description": "URL (plain JSON), slack:URL or ntfy:URL."},
     "maintenance": {"type": "array", "items": WINDOW},
@@ -70,7 +71,7 @@ class WatchFile:
 
 
 def policy_from(values: dict, base: Policy) -> Policy:
-    keys = ("every", "probe_every", "max_every", "down_after", "up_after", "slow")
+    keys = ("every", "probe_every", "max_every", "down_after", "up_after", "slow", "remind")
     return replace(base, **{k: values[k] for k in keys if values.get(k) is not None})
 
 

@@ -207,11 +207,13 @@ class Watcher:
             await self.metrics.checked(target, tracker, obs)
         if self.on_check:
             self.on_check(target.name, obs)
-        if change is not None:
-            if self.on_check:
-                self.on_check(target.name, change)
-            if change.alerts and not change.maintenance:
-                await self.alerter.deliver(event_of(target.name, change), [Webhook.parse(w) for w in target.webhooks])
+        if change is not None and self.on_check:
+            self.on_check(target.name, change)
+        alert = change if change is not None and change.alerts else tracker.reminder(obs, target.policy)
+        if alert is not None and not maintenance:
+            tracker.alerted_at = obs.at
+            self.history.save(tracker)
+            await self.alerter.deliver(event_of(target.name, alert), [Webhook.parse(w) for w in target.webhooks])
         return obs
 
     async def _probe(self, target: Target) -> None:

@@ -30,6 +30,7 @@ class Policy:
     up_after: int = 2  # M good checks confirm up (or degraded)
     max_every: float = 3600.0  # the back-off's cap while down
     slow: float | None = None  # an answer slower than this is degraded
+    remind: float | None = None  # while down, alert again this long after the last alert
 
     @property
     def recheck(self) -> float:
@@ -124,6 +125,7 @@ class Tracker:
     down_checks: int = 0  # browser checks since down was confirmed (the back-off exponent)
     next_check_at: float = 0.0
     skip: int = 0  # `--once` rounds to skip while backing off (the cron is the interval)
+    alerted_at: float | None = None  # the last alert sent, for reminders
     incident: Incident | None = None
     indicator: str | None = None
     status_bad_since: float | None = None
@@ -218,6 +220,14 @@ class Tracker:
             self.down_checks += 1
         else:
             self.next_check_at = at + policy.every
+
+    def reminder(self, obs: Observation, policy: Policy) -> Change | None:
+        """While down, a reminder once `policy.remind` has passed since the last alert."""
+        if policy.remind is None or self.state != "down" or self.alerted_at is None or obs.at - self.alerted_at < policy.remind:
+            return None
+        since = (obs.at - (self.since or obs.at)) / 60
+        return Change(obs.at, "down", "down", "reminder", f"{self.name} is still down ({since:.0f} min): {obs.detail or obs.outcome}",
+                      self.incident)
 
     # -- cheap probes ---------------------------------------------------------------------
 
