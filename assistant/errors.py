@@ -144,6 +144,22 @@ def stop_signals_as_interrupt():
             signal.signal(getattr(signal, name), handler)
 
 
+@contextmanager
+def stop_signals_held():
+    """Hold SIGINT, SIGTERM and SIGHUP for a moment that must not be cut in two (making the
+    report writers: a stop then would leave no report); one that arrives meanwhile is
+    delivered as the block ends, where the caller handles it."""
+    held = {getattr(signal, n) for n in ("SIGINT", *_STOP_SIGNALS) if hasattr(signal, n)}
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _forward_to_sigint(signum, frame) -> None:
     _stopped_by.append(signal.Signals(signum).name)
     handler = signal.getsignal(signal.SIGINT)

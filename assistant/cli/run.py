@@ -18,7 +18,13 @@ from assistant.cli.options import (
     report_options,
     site_argument,
 )
-from assistant.errors import AssistantError, EnvironmentProblem, ExitCode, UsageError
+from assistant.errors import (
+    AssistantError,
+    EnvironmentProblem,
+    ExitCode,
+    UsageError,
+    stop_signals_held,
+)
 from assistant.report.redact import redact
 
 
@@ -37,10 +43,12 @@ from assistant.report.redact import redact
 @click.pass_context
 def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
-    from assistant.playbook import load_playbook, load_vars_file
-
-    reports = _reporters(options)  # made first: a playbook that does not load still gets its reports
+    reports: list = []
     try:
+        with stop_signals_held():  # made first and whole: a playbook that does not load, or a stop, still gets them
+            reports = _reporters(options)
+        from assistant.playbook import load_playbook, load_vars_file
+
         if site:
             site_argument(site, "--site", Path(playbook).parent)
         given = {**(load_vars_file(vars_file) if vars_file else {}), **parse_vars(variables)}
@@ -93,11 +101,14 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     Starts the simulator in-process, runs playbooks/demo.yaml against it on the real
     5 s / 10 s / 30 s schedule and narrates what it sees.
     """
-    from assistant.playbook import load_playbook
     from assistant.playbook.resources import playbooks_dir
 
-    reports = _reporters(options)
+    reports: list = []
     try:
+        with stop_signals_held():  # a stop now still gets every report
+            reports = _reporters(options)
+        from assistant.playbook import load_playbook
+
         with _simulator(scenario=scenario, busy_form=busy_form, lang=lang) as sim:
             loaded = load_playbook(playbooks_dir() / "demo.yaml", url=sim.url)
             if scenario != "busy-twice":  # the playbook's name tells the busy-twice story only
