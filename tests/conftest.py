@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 import textwrap
 from pathlib import Path
 
@@ -15,6 +16,18 @@ from assistant.runner import Runner
 from assistant.simulator import Simulator
 from assistant.simulator.settings import Settings
 from assistant.timing.clock import Clock
+
+
+def pytest_configure(config) -> None:
+    """The stop-signal tests send SIGINT and SIGHUP to child processes; a suite started
+    under `nohup` or as a background job of a script would pass them an ignored SIGHUP or
+    SIGINT (ignoring is inherited across exec), and the tool rightly leaves an ignored
+    signal alone. Give the children the dispositions a terminal gives them."""
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 pytest_plugins = ["pytester"]  # the pytest plugin is tested in a real inner pytest
 
