@@ -170,6 +170,13 @@ class Runner:
             self.emit(ev.RunEnded(result.outcome, result.summary, result.duration_s, tuple(result.artifacts), result))
         return result
 
+    async def run_in(self, session) -> list[StepRecord]:
+        """Run the steps once in a fresh context of `session`, a browser the caller keeps (the
+        watch's): the step records. No probes, no routes, no run events: the caller judges."""
+        self.session, records = session, []
+        await self._in_context(session, None, records)
+        return records
+
     def _start_probes(self) -> asyncio.Task | None:
         if not self.playbook.probes:
             return None

@@ -44,7 +44,8 @@ class BrowserKeeper:
         self.headless, self.browser_path, self.restart_every = headless, browser_path, restart_every
         self.session = None
         self.checks = 0
-        self.restarts = 0
+        self.restarts = 0  # every K checks
+        self.crashes = 0  # restarts after the browser went away
         self._lock = asyncio.Lock()
 
     async def get(self):
@@ -59,6 +60,7 @@ class BrowserKeeper:
                 self.restarts += 1
             if not alive:
                 if self.session is not None:
+                    self.crashes += 1
                     await self.close()
                 self.session = BrowserSession(headless=self.headless, browser_path=self.browser_path)
                 await self.session.start()
@@ -69,26 +71,45 @@ class BrowserKeeper:
     async def close(self) -> None:
         session, self.session = self.session, None
         if session is not None:
-            await session.close()
+            try:
+                await session.close()
+            except Exception:  # a browser that crashed may fail to close; it is gone either way
+                pass
 
 
 async def browser_check(target: Target, keeper: BrowserKeeper, clock, *, half_open: bool = False) -> Observation:
     """Run the target's check in a fresh context and judge it: up, degraded or down."""
     at, started = clock.wall().timestamp(), time.monotonic()
-    session = await keeper.get()  # no browser at all is the environment's problem (exit 3), not the chat's
-    try:
-        if target.playbook is not None:
-            kind, outcome, detail, attempts, missing = await _playbook(target, session, clock)
-        else:
-            kind, outcome, detail, attempts, missing = await _site_check(target, session, clock)
-    except Exception as exc:  # a crashed browser or page is a failed check, and the next one restarts it
-        if keeper.session is not None and keeper.session.browser is not None and not keeper.session.browser.is_connected():
-            await keeper.close()
-        kind, outcome, detail, attempts, missing = "down", "error", f"the check could not run: {type(exc).__name__}: {exc}", 1, []
+    for last_try in (False, True):
+        session = await keeper.get()  # no browser at all is the environment's problem (exit 3), not the chat's
+        try:
+            if target.playbook is not None:
+                kind, outcome, detail, attempts, missing = await _playbook(target, session, clock)
+            else:
+                kind, outcome, detail, attempts, missing = await _site_check(target, session, clock)
+        except Exception as exc:
+            kind, outcome, detail, attempts, missing = "down", "error", f"the check could not run: {type(exc).__name__}: {exc}", 1, []
+        if kind == "up" or last_try or await _alive(session):
+            break
+        # Our browser crashed or was killed, not the chat: the check once more, in a new browser.
     took = time.monotonic() - started
     if kind == "up" and target.policy.slow is not None and took > target.policy.slow:
         kind, detail = "degraded", f"answered in {took:.1f} s, slower than {target.policy.slow:g} s"
     return Observation(at, kind, outcome, detail, round(took, 3), attempts, missing, half_open)
+
+
+async def _alive(session) -> bool:
+    """Whether the browser still answers: one round trip, since a killed browser's pages can
+    fail before Playwright has seen its connection close."""
+    browser = session.browser
+    if browser is None or not browser.is_connected():
+        return False
+    try:
+        cdp = await browser.new_browser_cdp_session()
+        await cdp.detach()
+    except Exception:
+        return False
+    return True
 
 
 async def _site_check(target: Target, session, clock) -> tuple[str, str, str, int, list[str]]:
@@ -142,10 +163,7 @@ async def _playbook(target: Target, session, clock) -> tuple[str, str, str, int,
     from assistant import events as ev
     from assistant.runner import Runner
 
-    runner = Runner(target.playbook, emit=ev.Emitter(), clock=clock)
-    runner.session = session
-    records: list = []
-    await runner._in_context(session, None, records)  # the runner's own step loop, in our browser
+    records = await Runner(target.playbook, emit=ev.Emitter(), clock=clock).run_in(session)  # the runner's step loop, in our browser
     failed = [r for r in records if r.outcome == "failed"]
     attempts = sum(len(r.attempts) for r in records) or 1
     if not failed:

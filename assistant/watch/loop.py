@@ -117,6 +117,7 @@ class Watcher:
         self.keeper, self.metrics, self.on_check = keeper, metrics, on_check
         self.trackers = {t.name: history.tracker(t.name) for t in targets}
         self._slots = asyncio.Semaphore(concurrency)
+        self.running = self.peak_running = 0  # browser checks in flight now, and the most at once
         self._wake = {t.name: asyncio.Event() for t in targets}
         self._half_open = {t.name: False for t in targets}
         self._provider_maintenance = {t.name: False for t in targets}
@@ -199,7 +200,12 @@ class Watcher:
         tracker = self.trackers[target.name]
         half_open, self._half_open[target.name] = self._half_open[target.name], False
         async with self._slots:
-            obs = await browser_check(target, self.keeper, self.clock, half_open=half_open)
+            self.running += 1
+            self.peak_running = max(self.peak_running, self.running)
+            try:
+                obs = await browser_check(target, self.keeper, self.clock, half_open=half_open)
+            finally:
+                self.running -= 1
         maintenance = self._provider_maintenance[target.name] or any(w.covers(obs.at) for w in target.maintenance)
         change = tracker.observe(obs, target.policy, maintenance)
         self.history.record_check(tracker, obs, change)
