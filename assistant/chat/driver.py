@@ -14,8 +14,9 @@ import asyncio
 import re
 from urllib.parse import urljoin
 
+from assistant.chat import pagewatch
 from assistant.chat.detect import AttemptResult, reply_matches
-from assistant.chat.pagewatch import MARK_JS, call, watch_selectors
+from assistant.chat.pagewatch import watch_selectors
 from assistant.chat.watch import ReplyWatch, Turn
 from assistant.errors import BadSelector, StepFailed
 from assistant.playbook.model import SiteProfile
@@ -25,7 +26,6 @@ SENT_FAST_S = 0.5  # first wait this long for a request or frame (an event), the
 POLL_S = 0.1  # how often a missing control is looked for again, within the step's time limit
 UNFIT_S = 3.0  # the page shows a text field, the profile's composer is not there this long: it does not fit
 SETTLE_QUIET_S, SETTLE_MOST_S = 0.2, 2.0  # without a reply selector: the page is still this long before a send
-FIND_COMPOSER, FIND_SEND, DIALOGS, CONTROL, SETTLE = (call(n) for n in ("findComposer", "findSend", "dialogs", "control", "settle"))
 MARKED = {"composer": "[data-assistant-composer]", "send": "[data-assistant-send]", "control": "[data-assistant-control]"}
 
 
@@ -35,6 +35,17 @@ def first_line(exc: BaseException) -> str:
     line = text.splitlines()[0] if text else type(exc).__name__
     line = re.sub(r"^[A-Z]\w*\.\w+: ", "", line)
     return re.sub(r" at https?://\S+$", "", line)
+
+
+def _quiet(task: asyncio.Future) -> asyncio.Future:
+    """`task`, whose failure does not matter (a page closing under it): never reported as unretrieved."""
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
+
+
+async def _raise(exc: BaseException):
+    """An awaitable that raises `exc` (to word a failure through `ChatDriver._act`)."""
+    raise exc
 
 
 def _reraise_selector(exc: Exception, selector: str) -> None:
@@ -62,6 +73,7 @@ class ChatDriver:
         self.last_text: str | None = None
         self.crashed = False
         self.unfit: str | None = None  # why the site profile does not fit this page, once a named control is missing
+        self._installed = False  # the in-page reader is registered for every document the page loads
         page.on("request", lambda r: self.turn and self.turn.on_request(r))
         page.on("response", lambda r: self.turn and self.turn.on_response(r))
         page.on("requestfinished", lambda r: self.turn and self.turn.on_finished(r))
@@ -87,6 +99,11 @@ class ChatDriver:
 
     async def open(self, url: str, timeout: float) -> str:
         target = urljoin(self.site.url.rstrip("/") + "/", url.lstrip("/")) if not re.match(r"^https?://", url) else url
+        install = None
+        if not self._installed:  # from now on every document starts with the reader (no 18 KB per call)
+            install = _quiet(asyncio.ensure_future(pagewatch.install(self.page)))
+            self._installed = True
+            await asyncio.sleep(0)  # sent before the navigation, whose document then has it; not waited for
         try:
             response = await self.page.goto(target, timeout=timeout * 1000, wait_until="load")
         except Exception as exc:
@@ -97,6 +114,8 @@ class ChatDriver:
                 f"could not open {target}: {reason}. Is the chat reachable from here?{hint}",
                 outcome="timeout" if "Timeout" in reason else "error",
             ) from None
+        if install is not None:
+            await asyncio.gather(install, return_exceptions=True)  # a document that missed it gets it on first use
         status = response.status if response else None
         if status is not None and status >= 400:
             raise StepFailed(f"{target} answered HTTP {status}")
@@ -105,7 +124,7 @@ class ChatDriver:
     async def _dialog_note(self) -> str:
         """Say so when a dialog covers the page (a "What's new", a cookie banner)."""
         try:
-            found = await self.page.evaluate(DIALOGS, None)
+            found = await pagewatch.run(self.page, "dialogs")
         except Exception:
             return ""
         if not found:
@@ -121,40 +140,55 @@ class ChatDriver:
         return "started a new conversation"
 
     async def send(self, text: str, timeout: float) -> str:
+        deadline = asyncio.get_running_loop().time() + timeout
         composer = await self._composer(timeout)
         if not self.site.selectors.get("reply"):  # the reply is read as what is new: let late drawing finish first
-            await self._find(SETTLE, [SETTLE_QUIET_S * 1000, SETTLE_MOST_S * 1000])
-        if self.site.typing_delay:  # a person's pace, for pages that react to each key
-            await self._act(composer.fill("", timeout=timeout * 1000), "composer")
-            await self._act(composer.press_sequentially(text, delay=self.site.typing_delay * 1000, timeout=timeout * 1000 + len(text) * self.site.typing_delay * 1000), "composer")
-        else:
-            await self._act(composer.fill(text, timeout=timeout * 1000), "composer")
-        await self._begin_turn(text)
+            await self._find("settle", [SETTLE_QUIET_S * 1000, SETTLE_MOST_S * 1000])
+        await self._type(composer, text, timeout, deadline)
+        # The send control's state is read while the page marks what it shows (two worlds, one wait).
+        usable = asyncio.ensure_future(self._send_usable()) if self.site.selectors.get("send") else None
+        try:
+            await self._begin_turn(text, composer if self.site.selectors.get("composer") else None)
+        except BaseException:
+            if usable is not None:
+                usable.cancel()
+                await asyncio.gather(usable, return_exceptions=True)
+            raise
         self.last_text = text
-        how = await self._press_send(composer)
+        how = await self._press_send(composer, usable)
         await self._confirm_send(how)
         return f"sent {len(text)} characters ({how})"
 
+    async def _type(self, composer, text: str, timeout: float, deadline: float) -> None:
+        """Type into the composer (Playwright waits until it is editable, within the step's
+        time limit); a composer that stays disabled or read-only is said so."""
+        left = max(deadline - asyncio.get_running_loop().time(), 0.001) * 1000
+        try:
+            if self.site.typing_delay:  # a person's pace, for pages that react to each key
+                await composer.fill("", timeout=left)
+                await composer.press_sequentially(text, delay=self.site.typing_delay * 1000, timeout=left + len(text) * self.site.typing_delay * 1000)
+            else:
+                await composer.fill(text, timeout=left)
+        except Exception as exc:
+            if "Timeout" in str(exc) and self.site.selectors.get("composer") and not await self._editable(composer):
+                raise StepFailed(f"the composer stays disabled or read-only after {timeout:g} s: the page may be locked after an error", outcome="timeout") from None
+            await self._act(_raise(exc), "composer")
+
     async def settle(self, quiet: float, most: float) -> None:
         """Wait until nothing in the page has changed for `quiet` s, at most `most` s (in the page)."""
-        await self._find(SETTLE, [quiet * 1000, most * 1000])
+        await self._find("settle", [quiet * 1000, most * 1000])
 
     async def _composer(self, timeout: float):
-        """The composer, once it is visible and enabled: the profile's, else the reader's pick."""
+        """The composer, once it is visible: the profile's, else the reader's pick (visible and enabled)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         if self.site.selectors.get("composer"):
             composer = self.locator("composer")
             await self._act(self._fits(composer, timeout), "composer")
-            while not await self._editable(composer):
-                if loop.time() >= deadline:
-                    raise StepFailed(f"the composer stays disabled or read-only after {timeout:g} s: the page may be locked after an error", outcome="timeout")
-                await asyncio.sleep(POLL_S)
-            await composer.evaluate("el => el.setAttribute('data-assistant-composer', '1')")
             return composer
         found = None
         while True:
-            found = await self._find(FIND_COMPOSER)
+            found = await self._find("findComposer")
             if found and not found["disabled"]:
                 return await self._marked("composer")
             if loop.time() >= deadline:
@@ -174,7 +208,7 @@ class ChatDriver:
         try:
             return await composer.wait_for(state="visible", timeout=min(timeout, UNFIT_S) * 1000)
         except Exception:
-            if timeout > UNFIT_S and await self._find(FIND_COMPOSER) and await self._missing("composer"):
+            if timeout > UNFIT_S and await self._find("findComposer") and await self._missing("composer"):
                 raise StepFailed(self.unfit) from None
         await composer.wait_for(state="visible", timeout=(timeout - min(timeout, UNFIT_S)) * 1000 or 1)
 
@@ -189,9 +223,10 @@ class ChatDriver:
                 continue
         return self.page.locator(MARKED[kind]).first
 
-    async def _find(self, script: str, arg=None):
+    async def _find(self, name: str, arg=None):
+        """The in-page reader's `name` on `arg`; None while a navigation replaces the document."""
         try:
-            return await self.page.evaluate(script, arg)
+            return await pagewatch.run(self.page, name, arg)
         except Exception as exc:
             if "closed" in str(exc) or "crash" in str(exc).lower():
                 raise
@@ -211,12 +246,19 @@ class ChatDriver:
         except Exception:
             return False
 
-    async def _press_send(self, composer) -> str:
+    async def _send_usable(self) -> bool:
+        """Whether the profile's send control shows and is enabled (not aria-disabled either)."""
+        button = self.locator("send")
+        if not await button.is_visible():
+            return False
+        disabled, enabled = await asyncio.gather(button.get_attribute("aria-disabled", timeout=5_000), button.is_enabled(timeout=5_000))
+        return disabled != "true" and enabled
+
+    async def _press_send(self, composer, usable: asyncio.Future | None = None) -> str:
         if self.site.selectors.get("send"):
-            button = self.locator("send")
             try:
-                if await button.is_visible() and await button.get_attribute("aria-disabled") != "true" and await button.is_enabled():
-                    await button.click(timeout=5_000)
+                if await (usable or self._send_usable()):
+                    await self.locator("send").click(timeout=5_000)
                     return "clicked send"
             except Exception as exc:
                 _reraise_selector(exc, ", ".join(self.site.selectors["send"]))
@@ -228,7 +270,7 @@ class ChatDriver:
         try the page's send control once, and fail saying the message was not sent."""
         if await self._sent_within(CONFIRM_S):
             return
-        if how == "pressed Enter" and await self._find(FIND_SEND):
+        if how == "pressed Enter" and await self._find("findSend"):
             try:
                 await (await self._marked("send")).click(timeout=3_000)
             except Exception:
@@ -250,18 +292,24 @@ class ChatDriver:
         while True:
             if self.turn.left_the_page:
                 return True
-            snap = await self._find(call("snap"), watch_selectors(self.site, self.last_text))
+            snap = await self._find("snap", watch_selectors(self.site, self.last_text))
             if snap and snap.get("sent"):
                 return True
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL_S)
 
-    async def _begin_turn(self, prompt: str | None) -> None:
-        """Mark what the page shows before the send; the reply is what comes after."""
+    async def _begin_turn(self, prompt: str | None, composer=None) -> None:
+        """Mark what the page shows before the send; the reply is what comes after. With the
+        profile's `composer` just typed into, it is marked too (the reader reads it as the
+        composer: locked or not, what is under it), by the focus where its selectors are CSS."""
         selectors = watch_selectors(self.site, prompt)
+        if composer is not None:
+            selectors["composer"] = ", ".join(self.site.selectors["composer"])
         try:
-            await self.page.evaluate(MARK_JS, selectors)
+            marked = await pagewatch.run(self.page, "mark", selectors)
+            if composer is not None and not (marked or {}).get("composer"):
+                await composer.evaluate("el => el.setAttribute('data-assistant-composer', '1')")
         except Exception as exc:
             _reraise_selector(exc, str(selectors))
             raise StepFailed(f"could not read the page before sending: {first_line(exc)}") from None
@@ -281,7 +329,7 @@ class ChatDriver:
                 # words must count as new.
                 await self._begin_turn(self.last_text)
                 await self._act(button.click(timeout=5_000), "retry_button")
-                await self._find(call("recount"))
+                await self._find("recount")
                 return "; ".join([*done, "clicked the page's Retry button"])
         if self.last_text is None:
             raise StepFailed("nothing to ask again: no message was sent before this step")
@@ -299,7 +347,7 @@ class ChatDriver:
 
     async def _control(self, kind: str) -> str | None:
         """Click the page's own stop or retry control when one shows; its name, or None."""
-        name = await self._find(CONTROL, kind)
+        name = await self._find("control", kind)
         if not name:
             return None
         try:
@@ -311,7 +359,7 @@ class ChatDriver:
     async def _locked(self) -> bool:
         composer = self.locator("composer") if self.site.selectors.get("composer") else None
         if composer is None:
-            found = await self._find(FIND_COMPOSER)
+            found = await self._find("findComposer")
             return bool(found and found["disabled"])
         try:
             return await composer.is_visible() and not await composer.is_editable(timeout=1000)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from assistant.chat import generic
+from assistant.chat import generic, pagewatch
 from assistant.chat.detect import (
     AttemptResult,
     Signal,
@@ -24,7 +24,7 @@ from assistant.chat.detect import (
     hint_text,
     parse_sse,
 )
-from assistant.chat.pagewatch import WATCH_JS, watch_selectors
+from assistant.chat.pagewatch import watch_selectors
 from assistant.errors import BadSelector
 from assistant.playbook.model import SiteProfile
 from assistant.timing.retry import parse_retry_after
@@ -136,7 +136,7 @@ class ReplyWatch:
         dom = net = None
         try:
             while True:
-                dom = dom or asyncio.ensure_future(self.page.evaluate(WATCH_JS, [self.sel, self.known]))
+                dom = dom or asyncio.ensure_future(pagewatch.run(self.page, "watch", [self.sel, self.known]))
                 net = net or asyncio.ensure_future(self.turn.queue.get())
                 until = deadline if pending is None else min(deadline, pending.at)
                 done, _ = await asyncio.wait({dom, net}, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED)
@@ -330,7 +330,7 @@ class ReplyWatch:
     async def _with_dom(self, result: AttemptResult) -> AttemptResult:
         """Add where the page showed it, when it already does."""
         try:
-            snap = await asyncio.wait_for(self.page.evaluate(WATCH_JS, [self.sel, None]), 1.0)
+            snap = await asyncio.wait_for(pagewatch.run(self.page, "watch", [self.sel, None]), 1.0)
         except Exception:
             return result
         shown = [(b["where"], b["text"], hit) for b in snap["boxes"] if (hit := self._hit(b["text"], whole=False, loose=b["loose"]))]

@@ -8,7 +8,7 @@
 // person's own message, nor hidden text, nor the labels around a message (sender names,
 // avatars and icon-font ligatures, timestamps, the text and tooltips of buttons).
 (() => {
-  const VERSION = 3;
+  const VERSION = 4;
   if (window.__assistantReader && window.__assistantReader.version === VERSION) return window.__assistantReader;
 
   const EDIT = 'textarea, input, [contenteditable=""], [contenteditable="true"], [contenteditable="plaintext-only"], [role=textbox]';
@@ -127,7 +127,11 @@
   // is gone, so the next one with the same words is new).
   const recount = () => count(roots());
 
+  // What the page shows before the send; with `sel.composer` (the profile's composer
+  // selectors), the field just typed into is marked too, if it has the focus and matches
+  // them as CSS ({composer: false}: the driver marks it through Playwright instead).
   function mark(sel) {
+    const composer = sel.composer ? markFocused(sel.composer) : null;
     const rs = roots();
     state.seen = new WeakSet(all('*', rs));
     count(rs);
@@ -135,6 +139,32 @@
     for (const [, css] of sel.boxes) for (const el of all(css, rs)) state.boxText.set(el, el.textContent);
     state.prompt = sel.prompt || null;
     state.stopSeen = false;
+    return { composer };
+  }
+
+  // The element with the keyboard focus, through open shadow roots and same-origin iframes.
+  function focused() {
+    let el = document.activeElement;
+    for (;;) {
+      if (el && el.shadowRoot && el.shadowRoot.activeElement) { el = el.shadowRoot.activeElement; continue; }
+      let inner = null;
+      if (el && (el.tagName === 'IFRAME' || el.tagName === 'FRAME')) {
+        try { inner = el.contentDocument && el.contentDocument.activeElement; } catch (e) { /* cross-origin */ }
+      }
+      if (inner && inner !== inner.ownerDocument.body) { el = inner; continue; }
+      return el;
+    }
+  }
+
+  function markFocused(css) {
+    const el = focused();
+    try {
+      if (!el || el === el.ownerDocument.body || !el.matches(css)) return false;
+    } catch (e) {
+      return false;  // not CSS (text=, role=, >> chains): Playwright's selectors, not ours
+    }
+    for (const old of all('[data-assistant-composer]', roots())) old.removeAttribute('data-assistant-composer');
+    el.setAttribute('data-assistant-composer', '1');
     return true;
   }
 
