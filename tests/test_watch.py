@@ -117,6 +117,26 @@ def test_a_status_page_that_said_so_first_has_a_negative_lag():
     assert tracker.incident.status_lag_s == -600.0
 
 
+@pytest.mark.parametrize("checks, events", [
+    pytest.param("uu DD uu", [], id="ends-with-the-maintenance-no-alert"),
+    pytest.param("uu DD dd uu", ["down", "recovered"], id="outlasts-it-told-once-when-it-ends"),
+    pytest.param("uu dd uu", ["down", "recovered"], id="no-maintenance-as-usual"),
+])
+def test_an_incident_begun_in_the_providers_maintenance_is_told_only_if_it_outlasts_it(checks, events):
+    """Letters are checks, every 60 s: u up, d down, D down inside the provider's maintenance."""
+    tracker, sent = Tracker("t"), []
+    for i, letter in enumerate(checks.replace(" ", "")):
+        obs = Observation(i * 60.0, "down" if letter in "dD" else "up", "busy" if letter in "dD" else "answered")
+        maintenance = letter == "D"
+        alert = tracker.alert(tracker.observe(obs, POLICY, maintenance), obs, POLICY, maintenance)
+        if alert is not None:
+            tracker.alerted_at = alert.at
+            sent.append(alert)
+    assert [a.event for a in sent] == events
+    if "D" in checks and events:
+        assert sent[0].summary.endswith("(still, after the provider's maintenance)") and sent[0].incident.maintenance
+
+
 def test_the_tracker_survives_a_round_trip_through_the_database(tmp_path):
     history = History(tmp_path / "w.sqlite3")
     tracker = history.tracker("t")

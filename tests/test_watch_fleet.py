@@ -2,7 +2,7 @@
 
 One watch (module fixture) keeps four targets on three simulators: `steady` (healthy),
 `smoke` (a playbook on the same healthy chat), `flip` (busy for a while, then back) and
-`maint` (busy during the provider's own scheduled maintenance). They share one browser and a bound of two checks at a time; after the
+`maint` (busy during the provider's own scheduled maintenance and for a while after it). They share one browser and a bound of two checks at a time; after the
 second check of `steady` the kept browser is killed. Alerts go to a JSON webhook and,
 through Apprise's `json://` URL, to the same local aiohttp receiver. Each test reads one
 gap of issue 13 off what happened. `watch --notify` is also driven through the CLI.
@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,11 @@ pytestmark = pytest.mark.browser
 SCALE = 0.001
 POLICY = Policy(every=300.0, probe_every=60.0, max_every=1200.0)
 SLOW = Policy(every=600.0, probe_every=60.0, max_every=1200.0)  # fewer checks where the tests need fewer
-FLIP = (Phase(0.0, "healthy"), Phase(300.0, "busy", {"scenario": "always-busy"}), Phase(1000.0, "back"), Phase(1300.0, "end"))
+SLOWER = Policy(every=1200.0, probe_every=60.0, max_every=1200.0)
+FLIP = (Phase(0.0, "healthy"), Phase(300.0, "busy", {"scenario": "always-busy"}), Phase(700.0, "back"), Phase(950.0, "end"))
 MAINTENANCE = "Database upgrade"
+MAINT = (Phase(0.0, "maintenance", {"scenario": "always-busy", "maintenance": MAINTENANCE}),
+         Phase(270.0, "maintenance over, still busy", {"scenario": "always-busy"}), Phase(700.0, "back"), Phase(950.0, "end"))
 SMOKE = """\
 name: smoke
 site: simulator
@@ -136,19 +140,19 @@ def fleet(tmp_path_factory):
     with Simulator("healthy") as steady, Simulator("healthy") as flip, \
             Simulator("always-busy", maintenance=MAINTENANCE) as maint, Receiver() as receiver:
         targets = [Target(name, rebase(load_site("simulator"), sim.url), policy=policy)
-                   for name, sim, policy in (("steady", steady, SLOW), ("flip", flip, POLICY), ("maint", maint, SLOW))]
+                   for name, sim, policy in (("steady", steady, SLOW), ("flip", flip, POLICY), ("maint", maint, POLICY))]
         (tmp / "smoke.yaml").write_text(SMOKE, encoding="utf-8")
-        targets.insert(1, playbook_target(tmp / "smoke.yaml", SLOW, url=steady.url))
+        targets.insert(1, playbook_target(tmp / "smoke.yaml", SLOWER, url=steady.url))
         alerter = Alerter([f"{receiver.base}/hook"], apprise_urls=[f"json://127.0.0.1:{receiver.port}/apprise"])
         watcher = Watcher(targets, history, alerter, clock, keeper, concurrency=2, on_check=on_check)
-        player = OutagePlayer(flip.configure, clock, FLIP)
+        player, maint_player = OutagePlayer(flip.configure, clock, FLIP), OutagePlayer(maint.configure, clock, MAINT)
 
         async def main():
-            await asyncio.gather(watcher.run(FLIP[-1].at), player.run())
+            await asyncio.gather(watcher.run(FLIP[-1].at), player.run(), maint_player.run())
 
         asyncio.run(main())
     yield {"history": history, "watcher": watcher, "keeper": keeper, "killed": killed, "receiver": receiver,
-           "alerter": alerter, "player": player, "steady_checks": steady_checks}
+           "alerter": alerter, "player": player, "maint_player": maint_player, "steady_checks": steady_checks}
     history.close()
     mp.undo()
 
@@ -163,9 +167,8 @@ def test_each_target_keeps_its_own_state(fleet):
     assert _changes(fleet, "smoke") == [("unknown", "up")]
     assert {c["detail"] for c in history.checks("smoke")} == {"all 5 steps passed"}  # the playbook's own steps ran
     assert _changes(fleet, "flip") == [("unknown", "up"), ("up", "down"), ("down", "up")]
-    assert _changes(fleet, "maint") == [("unknown", "down")]
+    assert _changes(fleet, "maint") == [("unknown", "down"), ("down", "up")]
     assert {c["kind"] for c in history.checks("steady")} == {"up"}
-    assert {c["kind"] for c in history.checks("maint")} == {"down"}
     (incident,) = history.incidents("flip")
     busy, back = fleet["player"].began("busy"), fleet["player"].began("back")
     assert busy <= incident["first_failed_at"] and back <= incident["recovered_at"] <= back + POLICY.probe_every + 5
@@ -180,22 +183,28 @@ def test_the_concurrency_bound_holds_and_is_used(fleet):
 def test_alerts_go_per_target_once_per_change_through_apprise_too(fleet):
     receiver = fleet["receiver"]
     hooks = receiver.json("hook")
-    assert [(e["target"], e["event"]) for e in hooks] == [("flip", "down"), ("flip", "recovered")]
+    for name in ("flip", "maint"):
+        assert [e["event"] for e in hooks if e["target"] == name] == ["down", "recovered"]
+    assert not [e for e in hooks if e["target"] in ("steady", "smoke")]
     notes = receiver.json("apprise")  # Apprise's json:// format: title, message, type
-    assert [n["title"] for n in notes] == ["flip: down", "flip: recovered"]
-    assert [n["message"] for n in notes] == [e["summary"] for e in hooks]
+    assert sorted(n["title"] for n in notes) == ["flip: down", "flip: recovered", "maint: down", "maint: recovered"]
+    assert sorted(n["message"] for n in notes) == sorted(e["summary"] for e in hooks)
     assert fleet["alerter"].failures == []
 
 
 def test_the_providers_own_maintenance_suppresses_alerts_and_is_marked(fleet):
-    history = fleet["history"]
-    (change,) = history.changes("maint")
-    assert change["state"] == "down" and change["maintenance"] is True
+    history, over = fleet["history"], fleet["maint_player"].began("maintenance over, still busy")
+    down, up = history.changes("maint")
+    assert down["state"] == "down" and down["maintenance"] is True and up["maintenance"] is False
     (incident,) = history.incidents("maint")
-    assert incident["maintenance"] is True
+    assert incident["maintenance"] is True and incident["confirmed_at"] < over
     readings = history.readings("maint")
-    assert readings and all(r["maintenance"] for r in readings)
-    assert all(e["target"] != "maint" for e in fleet["receiver"].json("hook"))
+    assert {r["maintenance"] for r in readings if r["at"] < over} == {True}
+    assert {r["maintenance"] for r in readings if r["at"] > over + POLICY.probe_every} == {False}
+    # Still down once the maintenance is over: told then, once, and saying so.
+    told = next(e for e in fleet["receiver"].json("hook") if e["target"] == "maint")
+    assert told["event"] == "down" and told["summary"].endswith("(still, after the provider's maintenance)")
+    assert over < datetime.fromisoformat(told["at"]).timestamp() <= over + POLICY.every + POLICY.probe_every
     assert all(not c["maintenance"] for name in ("steady", "smoke", "flip") for c in history.changes(name))
 
 

@@ -23,6 +23,7 @@ from assistant.simulator.state import BUSY, State, Turn
 HEALTHY = {
     "scenario": "healthy", "status": "none", "incident": None, "incident_impact": "minor",
     "incident_status": "investigating", "hide_features": (), "component_api": None, "component_web": None,
+    "maintenance": None,
 }
 OUTAGE_INCIDENT = "Web chat and API service unavailable"
 

@@ -215,8 +215,8 @@ class Watcher:
             self.on_check(target.name, obs)
         if change is not None and self.on_check:
             self.on_check(target.name, change)
-        alert = change if change is not None and change.alerts else tracker.reminder(obs, target.policy)
-        if alert is not None and not maintenance:
+        alert = tracker.alert(change, obs, target.policy, maintenance)
+        if alert is not None:
             tracker.alerted_at = obs.at
             self.history.save(tracker)
             await self.alerter.deliver(event_of(target.name, alert), [Webhook.parse(w) for w in target.webhooks])

@@ -221,6 +221,21 @@ class Tracker:
         else:
             self.next_check_at = at + policy.every
 
+    def alert(self, change: Change | None, obs: Observation, policy: Policy, maintenance: bool) -> Change | None:
+        """What to alert after a check, if anything: the change, a reminder, or nothing inside
+        maintenance. An incident that began in maintenance and was never alerted is told once
+        the maintenance ends if it is still on, and not at all if it ended with it."""
+        if maintenance:
+            return None
+        inc = self.incident or (change.incident if change is not None else None)
+        untold = inc is not None and inc.maintenance and (self.alerted_at is None or self.alerted_at < inc.confirmed_at)
+        if untold and change is not None and change.event == "recovered":
+            return None  # nobody was told it was down
+        if untold and change is None and self.state in ("down", "degraded") and not self.streak:  # this check agrees
+            return Change(obs.at, self.state, self.state, self.state,
+                          f"{self._summary(self.state, obs)} (still, after the provider's maintenance)", inc)
+        return change if change is not None and change.alerts else self.reminder(obs, policy)
+
     def reminder(self, obs: Observation, policy: Policy) -> Change | None:
         """While down, a reminder once `policy.remind` has passed since the last alert."""
         if policy.remind is None or self.state != "down" or self.alerted_at is None or obs.at - self.alerted_at < policy.remind:
