@@ -31,6 +31,7 @@ from assistant.watch.alerts import Alerter
 from assistant.watch.checks import BrowserKeeper, Target, playbook_target
 from assistant.watch.history import History
 from assistant.watch.loop import WatchClock, Watcher
+from assistant.watch.metrics import Metrics
 from assistant.watch.states import Observation, Policy
 
 pytestmark = pytest.mark.browser
@@ -143,8 +144,10 @@ def fleet(tmp_path_factory):
                    for name, sim, policy in (("steady", steady, SLOW), ("flip", flip, POLICY), ("maint", maint, POLICY))]
         (tmp / "smoke.yaml").write_text(SMOKE, encoding="utf-8")
         targets.insert(1, playbook_target(tmp / "smoke.yaml", SLOWER, url=steady.url))
+        next(t for t in targets if t.name == "flip").webhooks = (f"{receiver.base}/flip-only",)  # its own, besides the common one
         alerter = Alerter([f"{receiver.base}/hook"], apprise_urls=[f"json://127.0.0.1:{receiver.port}/apprise"])
-        watcher = Watcher(targets, history, alerter, clock, keeper, concurrency=2, on_check=on_check)
+        metrics = Metrics(textfile=tmp / "watch.prom")
+        watcher = Watcher(targets, history, alerter, clock, keeper, concurrency=2, metrics=metrics, on_check=on_check)
         player, maint_player = OutagePlayer(flip.configure, clock, FLIP), OutagePlayer(maint.configure, clock, MAINT)
 
         async def main():
@@ -152,7 +155,7 @@ def fleet(tmp_path_factory):
 
         asyncio.run(main())
     yield {"history": history, "watcher": watcher, "keeper": keeper, "killed": killed, "receiver": receiver,
-           "alerter": alerter, "player": player, "maint_player": maint_player, "steady_checks": steady_checks}
+           "alerter": alerter, "metrics": tmp / "watch.prom", "player": player, "maint_player": maint_player, "steady_checks": steady_checks}
     history.close()
     mp.undo()
 
@@ -189,7 +192,16 @@ def test_alerts_go_per_target_once_per_change_through_apprise_too(fleet):
     notes = receiver.json("apprise")  # Apprise's json:// format: title, message, type
     assert sorted(n["title"] for n in notes) == ["flip: down", "flip: recovered", "maint: down", "maint: recovered"]
     assert sorted(n["message"] for n in notes) == sorted(e["summary"] for e in hooks)
+    assert [e["event"] for e in receiver.json("flip-only")] == ["down", "recovered"]  # only its own target's
     assert fleet["alerter"].failures == []
+
+
+def test_the_metrics_are_per_target(fleet):
+    text = fleet["metrics"].read_text()
+    for name in NAMES:
+        checks = len(fleet["history"].checks(name))
+        assert f'assistant_watch_up{{target="{name}"}} 1' in text  # every target ended up
+        assert f'assistant_watch_checks_total{{target="{name}"}} {checks}' in text
 
 
 def test_the_providers_own_maintenance_suppresses_alerts_and_is_marked(fleet):
