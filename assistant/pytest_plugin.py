@@ -357,6 +357,8 @@ class ChatSession:
         except Exception as exc:
             if "ffmpeg" not in str(exc):
                 raise
+            self.page = None
+        if self.page is None:  # failed outside the except: the paragraph alone, not Playwright's box above it
             pytest.fail("Recording video needs Playwright's ffmpeg, which is not installed here: run "
                         "`python -m playwright install ffmpeg` (it downloads), or record without --video.", pytrace=False)
         self.driver = ChatDriver(self.page, self.site)

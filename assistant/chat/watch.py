@@ -114,6 +114,7 @@ class _Pending:
 
     at: float
     result: AttemptResult
+    cap: float = 0.0  # a busy text over a WebSocket: frames still arriving postpone `at`, up to this
 
 
 class ReplyWatch:
@@ -143,6 +144,10 @@ class ReplyWatch:
                 if net in done:
                     kind, obj = net.result()
                     net = None
+                    if kind == "frame" and pending is not None and pending.cap:
+                        # The chat is still sending (the rest of a busy text streams in word by
+                        # word): the text stands once the frames pause too, within the cap.
+                        pending.at = min(pending.cap, max(pending.at, loop.time() + BUSY_SETTLE_S))
                     result = await self._on_network(kind, obj)
                     if result and kind == "failed":
                         # The stream failed: give the page a moment to show its own message, which
@@ -255,7 +260,7 @@ class ReplyWatch:
                 return busy, None
             if self.generating is False or not stream_known and not self.turn.frames_received:
                 return busy, None
-            return None, _Pending(now + BUSY_SETTLE_S, busy)
+            return None, _Pending(now + BUSY_SETTLE_S, busy, cap=now + SETTLE_S)
         if self.reply is None:
             if self.stream.done or (self.was_generating and self.generating is False):
                 return None, _Pending(now + EMPTY_GRACE_S, self._empty())
