@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,18 +39,36 @@ def wait_listening(port: int, proc: subprocess.Popen) -> None:
     raise AssertionError(f"nothing listens on {port}")
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """End a helper and everything it started: `python -m playwright run-server` runs node as
+    a child, which a terminate() of the Python wrapper alone leaves behind."""
+    def signal_group(number: int) -> bool:
+        try:
+            os.killpg(proc.pid, number)
+            return True
+        except ProcessLookupError:  # nobody of the group is left
+            return False
+
+    signal_group(signal.SIGINT)  # node's run-server ends at once on SIGINT, only slowly on SIGTERM
+    proc.wait(timeout=30)
+    for _ in range(100):  # node may outlive the wrapper while it shuts down its browsers
+        if not signal_group(0):
+            return
+        time.sleep(0.1)  # polling for the group to end, not waiting out a delay
+    signal_group(signal.SIGKILL)
+
+
 @pytest.fixture
 def run_server():
     port = free_port()
     # --unsafe lets the client name the browser executable (this machine has no Playwright build).
     proc = subprocess.Popen([sys.executable, "-m", "playwright", "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_listening(port, proc)
         yield f"ws://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_group(proc)
 
 
 @pytest.fixture
@@ -56,13 +76,13 @@ def cdp_chromium(tmp_path):
     port = free_port()
     profile = Path(tempfile.mkdtemp(prefix="cdp-"))
     proc = subprocess.Popen([find_system_browser().path, "--headless", "--no-sandbox", *LAUNCH_ARGS, f"--remote-debugging-port={port}",
-                             f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
         wait_listening(port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_group(proc)
         subprocess.run(["rm", "-rf", str(profile)])
 
 
