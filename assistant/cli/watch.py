@@ -211,7 +211,9 @@ def _write_json(path: Path, data: dict) -> None:
 def _print(data: dict) -> None:
     for t in data["targets"]:
         up = ", ".join(f"{k} {'-' if v is None else f'{v * 100:.2f}%'}" for k, v in t["uptime"].items())
-        click.echo(f"{t['name']}: {t['state']} since {t['since'] or '-'}; uptime {up}; {t['checks']} checks")
+        since = f" since {t['since']}" if t["since"] else ""
+        checks = f"{t['checks']} check{'' if t['checks'] == 1 else 's'}"
+        click.echo(f"{t['name']}: {t['state']}{since}; uptime {up}; {checks}")
         for inc in t["incidents"]:
             lag = inc.get("status_lag_s")
             said = (f"status page said {inc['status_indicator']} {abs(lag) / 60:.0f} min {'after' if lag >= 0 else 'before'} the first failure"
