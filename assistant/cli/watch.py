@@ -161,8 +161,18 @@ def watch(ctx, targets, watch_file, url, every, probe_every, max_every, down_aft
             click.echo(f"warning: {problem}", err=True)
     finally:
         history.close()
-    click.echo("  ".join(f"{n}: {s}" for n, s in states.items()), err=True)
+    policies = {t.name: t.policy for t in watcher.targets}
+    click.echo("  ".join(f"{n}: {s}{_pending(watcher.trackers.get(n), policies.get(n, policy))}" for n, s in states.items()), err=True)
     ctx.exit(exit_state(states))
+
+
+def _pending(tracker, policy) -> str:
+    """What a state still waits for: `unknown (1 of 2 checks to confirm up)`."""
+    if tracker is None or not tracker.streak or tracker.streak_class not in ("up", "down", "degraded", "answering"):
+        return ""
+    wanted = "up" if tracker.streak_class == "answering" else tracker.streak_class
+    need = policy.down_after if wanted == "down" else policy.up_after
+    return f" ({len(tracker.streak)} of {need} checks to confirm {wanted})"
 
 
 @click.command()
