@@ -352,15 +352,17 @@ class ChatSession:
         self.context = await self._browser.session.new_context(**args)
         if self._media["tracing"] != "off":
             await self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        from assistant.errors import EnvironmentProblem
+        from assistant.runner import new_page
+
         try:
-            self.page = await self.context.new_page()
-        except Exception as exc:
-            if "ffmpeg" not in str(exc):
-                raise
-            self.page = None
-        if self.page is None:  # failed outside the except: the paragraph alone, not Playwright's box above it
-            pytest.fail("Recording video needs Playwright's ffmpeg, which is not installed here: run "
-                        "`python -m playwright install ffmpeg` (it downloads), or record without --video.", pytrace=False)
+            self.page = await new_page(self.context)
+        except EnvironmentProblem as exc:  # no video encoder: the runner's paragraph, without Playwright's box
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:  # failed outside the except, so pytest shows no chained exception
+            pytest.fail(problem, pytrace=False)
         self.driver = ChatDriver(self.page, self.site)
         await self.driver.open("/", 30.0)
 

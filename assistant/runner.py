@@ -197,7 +197,7 @@ class Runner:
             await context.tracing.start(screenshots=True, snapshots=True, sources=False)
         page = None
         try:
-            page = await _new_page(context)
+            page = await new_page(context)
             self.ctx = StepContext(self, ChatDriver(page, self.playbook.site), page)
             await self._run_steps(self.playbook.steps, f"{route.name}/" if route else "", into)
             if self.media["screenshot"] == "on":
@@ -522,7 +522,7 @@ def _remove_partial(path: Path) -> None:
         pass
 
 
-async def _new_page(context):
+async def new_page(context):
     """A page; with video on, a missing video encoder said plainly instead of Playwright's banner."""
     try:
         return await context.new_page()

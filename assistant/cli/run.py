@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -184,10 +185,12 @@ def simulate(host, port, scenario, busy_form, lang, retry_after, skin, markup, s
 def _reporters(options: dict) -> list:
     """The report files asked for (--json, --junit, --html, --summary or $GITHUB_STEP_SUMMARY), taken out of `options`."""
     json_path, junit_path, html_dir = (options.pop(k, None) for k in ("json_path", "junit_path", "html_dir"))
-    from assistant.report.summary import summary_reporter
+    summary_path = options.pop("summary_path", None)
+    reports: list = []
+    if summary_path is not None or os.environ.get("GITHUB_STEP_SUMMARY"):  # imported only when asked for
+        from assistant.report.summary import summary_reporter
 
-    summary = summary_reporter(options.pop("summary_path", None))
-    reports: list = [summary] if summary is not None else []
+        reports.append(summary_reporter(summary_path))
     if json_path:
         from assistant.report.json_report import JsonReporter
 
