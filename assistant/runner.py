@@ -622,4 +622,6 @@ def run_playbook(
         remote=remote,
         media=media,
     )
-    return asyncio.run(runner.run())
+    from assistant.browser import driver
+
+    return driver.run(runner.run())  # asyncio.run, on the loop `assistant run` started Playwright's driver on

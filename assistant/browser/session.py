@@ -8,7 +8,6 @@ launched browser's temporary profile in a folder it removes when the browser clo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
@@ -18,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from assistant.browser import driver
 from assistant.browser.find import (
     BrowserInfo,
     explicit_browser,
@@ -88,13 +88,20 @@ class BrowserSession:
         """Start Playwright, find a browser and launch it."""
         from playwright.async_api import async_playwright
 
-        explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
-        self._scratch = tempfile.mkdtemp(prefix="assistant-", dir=short_temp_root())
+        started = driver.take_early()  # `assistant run` started the driver while the playbook loaded
+        if started is not None:
+            self._pw_manager, starting, self._scratch = started
         try:  # from here every way out (a stop signal while the driver starts too) removes the scratch folder
-            self._pw_manager = async_playwright()
-            _quiet_when_the_driver_goes(asyncio.get_running_loop())
-            with _temp_dir_env(self._scratch):  # the driver's own temporary files land there too
-                self.playwright = await self._pw_manager.start()
+            if started is not None:
+                self.playwright = await starting
+                explicit = None if self.remote else explicit_browser(self.browser_path)
+            else:
+                explicit = None if self.remote else explicit_browser(self.browser_path)  # fail fast, before starting anything
+                self._scratch = driver.new_scratch()
+                self._pw_manager = async_playwright()
+                driver.quiet_when_the_driver_goes(asyncio.get_running_loop())
+                with driver.temp_dir_env(self._scratch):  # the driver's own temporary files land there too
+                    self.playwright = await self._pw_manager.start()
             self.browser, self.info = await (self._connect() if self.remote else self._launch(explicit))
         except BaseException:
             await self.close()
@@ -278,27 +285,6 @@ def version_mismatch(error: str, endpoint: str) -> str | None:
             f"(then `assistant doctor`), or start the server from Playwright {ours} (`playwright run-server` of playwright=={ours}.*).")
 
 
-def _quiet_when_the_driver_goes(loop: asyncio.AbstractEventLoop) -> None:
-    """Ctrl-C reaches Playwright's driver process too (one process group), and its end leaves a
-    future nobody awaits any more: asyncio would print "Future exception was never retrieved ...
-    Connection closed while reading from the driver" after a clean stop. Only that one is
-    hushed; every other unhandled error goes to the handler there was."""
-    previous = loop.get_exception_handler()
-    if getattr(previous, "quiet_driver", False):
-        return
-
-    def handler(loop, context) -> None:
-        if str(context.get("exception")) == "Connection closed while reading from the driver":
-            log.debug("the Playwright driver went away: %s", context.get("message"))
-        elif previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    handler.quiet_driver = True
-    loop.set_exception_handler(handler)
-
-
 def no_display_for(headless: bool) -> str | None:
     """Why a browser window cannot open here (Linux with no X or Wayland display), else None."""
     import sys
@@ -308,31 +294,3 @@ def no_display_for(headless: bool) -> str | None:
     return ("A browser window (--headed, or browser: {headless: false}) needs a display, and there is none here "
             "(DISPLAY and WAYLAND_DISPLAY are not set: an SSH session, a container or CI). Run headless (drop "
             "--headed, or set headless: true), or give it a virtual display: `xvfb-run -a assistant ...`.")
-
-
-SHORT_TEMP = 30  # characters: Chromium's singleton socket path (TMPDIR + ~65) must stay under 108 bytes
-
-
-def short_temp_root() -> str | None:
-    """Where the session's scratch folder goes: TMPDIR when it is short, else /tmp (macOS's
-    TMPDIR is ~49 characters, too long for the socket). None: the default, when /tmp is unusable."""
-    default = tempfile.gettempdir()
-    if len(default) <= SHORT_TEMP:
-        return None
-    return "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK | os.X_OK) else None
-
-
-@contextlib.contextmanager
-def _temp_dir_env(folder: str):
-    """Point TMPDIR/TEMP/TMP at `folder` while a child process starts (it inherits them)."""
-    names = ("TMPDIR", "TEMP", "TMP")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict.fromkeys(names, folder))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
