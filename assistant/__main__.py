@@ -5,6 +5,9 @@ CLI takes a few hundred milliseconds, and a SIGTERM, SIGHUP or Ctrl-C in that ti
 still end with the documented exit code and one line, not a bare -15 or a traceback.
 Until the CLI takes them over (assistant.errors.stop_signals_as_interrupt), no report
 can have been asked for yet, so the line says nothing was run.
+
+For `run` and `demo`, Playwright's driver is started before click is imported: a run needs
+it, and it boots (~0.35 s) while the rest of the command loads.
 """
 
 import os
@@ -18,9 +21,21 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("SIGINT", *errors.STOP_SIGNALS):
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:  # nohup, `cmd &`
             signal.signal(getattr(signal, name), _stopped_early)
-    from assistant.cli import main as cli_main
+    import sys
 
-    cli_main(argv)
+    args = sys.argv[1:] if argv is None else argv
+    browser_first = args[:1] in (["run"], ["demo"]) and not {"-h", "--help"} & set(args)
+    if browser_first:  # Playwright's driver starts while click and the command load (assistant/browser/driver.py)
+        from assistant.browser import driver
+
+        driver.start_early()
+    try:
+        from assistant.cli import main as cli_main
+
+        cli_main(argv)
+    finally:
+        if browser_first:  # a command line click refuses never reaches the run, which stops it itself
+            driver.discard_early()
 
 
 def _stopped_early(signum, frame) -> None:

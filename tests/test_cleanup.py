@@ -91,3 +91,30 @@ def test_ctrl_c_during_a_backoff_exits_130_and_leaves_nothing(tmp_path, sim):
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["outcome"] == "interrupted"
     assert data["steps"] == [] or data["steps"][0]["outcome"] == "passed"
+
+
+def test_sigterm_to_the_process_alone_mid_call_still_closes_the_browser_and_driver(tmp_path, sim):
+    """`kill PID`, a CI timeout, systemd: only this process hears the stop, as the browser has
+    just started and the first page is on its way. The browser and Playwright's
+    driver must be closed by this process; they used to outlive it, and the driver put a
+    folder back in the removed scratch folder."""
+    tmpdir = Path(tempfile.mkdtemp(prefix="asst-"))
+    path = write_playbook(tmp_path, """
+        site: simulator
+        steps:
+          - open: /
+          - click: {selector: "#never-there", timeout: 60s}
+    """)
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", str(path), "--url", sim.url], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stderr:  # the browser is up once the run's header shows; the first page is on its way
+        if line.startswith("assistant "):
+            break
+    assert processes_mentioning(str(tmpdir)), "the browser should be running"
+    proc.send_signal(signal.SIGTERM)  # this process only, not its group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert leftovers(tmpdir) == []
+    tmpdir.rmdir()

@@ -95,12 +95,33 @@ def run(coro):
     context of this moment, so context variables set since `start_early` hold)."""
     early = _early
     if early is None or early.running:
-        return asyncio.run(coro)
+        with asyncio.Runner() as runner:
+            return _run_to_the_end(runner, coro)
     early.running = True
     try:
-        return early.runner.run(coro, context=contextvars.copy_context())
+        return _run_to_the_end(early.runner, coro, contextvars.copy_context())
     finally:
         discard_early()
+
+
+def _run_to_the_end(runner: asyncio.Runner, coro, context=None):
+    """runner.run(coro); but when a stop signal's KeyboardInterrupt comes while the loop waits
+    (outside the run's task), the run's task is cancelled and finishes first: its own cleanup
+    closes the browser and stops the driver while Playwright still answers. Left to the
+    runner's close, Playwright's own tasks would be cancelled with it, its calls would fail at
+    once, and the driver would outlive this process (and put a folder back in the scratch one)."""
+    try:
+        return runner.run(coro, context=context)
+    except KeyboardInterrupt:
+        loop = runner.get_loop()
+        for task in asyncio.all_tasks(loop):
+            if task.get_coro() is coro and not task.done():
+                task.cancel()
+                try:
+                    loop.run_until_complete(task)
+                except BaseException:  # cancelled as asked, or a second stop: the first one stands
+                    pass
+        raise
 
 
 def discard_early() -> None:
