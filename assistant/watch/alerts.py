@@ -132,7 +132,7 @@ class Alerter:
         try:
             import apprise
         except ImportError:
-            self.failures.append("apprise URLs given, but Apprise is not installed: pip install 'assistant[notify]'")
+            self.failures.append("apprise URLs given, but Apprise is not installed: pip install 'chat-busy-assistant[notify]'")
             return
         notifier = apprise.Apprise()
         for url in self.apprise_urls:

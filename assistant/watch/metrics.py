@@ -112,7 +112,7 @@ def serve(metrics: Metrics, port: int):
         from prometheus_client import CollectorRegistry, start_http_server
         from prometheus_client.core import GaugeMetricFamily
     except ImportError:
-        raise EnvironmentProblem("--metrics-port needs prometheus_client", hint="pip install 'assistant[metrics]', or use --metrics-textfile FILE") from None
+        raise EnvironmentProblem("--metrics-port needs prometheus_client", hint="pip install 'chat-busy-assistant[metrics]', or use --metrics-textfile FILE") from None
 
     class Collector:
         def collect(self):
