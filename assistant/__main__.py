@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     if browser_first:  # Playwright's driver starts while click and the command load (assistant/browser/driver.py)
         from assistant.browser import driver
 
-        driver.start_early()
+        driver.start_early(own_process=True)
     try:
         from assistant.cli import main as cli_main
 

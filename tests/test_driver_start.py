@@ -89,3 +89,20 @@ def test_without_begin_run_is_asyncio_run():
         return driver.take_early()
 
     assert driver.run(main()) is None
+
+
+@pytest.mark.parametrize("own_process", [False, True])
+def test_only_the_console_scripts_own_process_freezes_its_heap_before_the_run(own_process):
+    import gc
+
+    gc.unfreeze()
+    driver.start_early(own_process=own_process)
+
+    async def main():
+        return gc.get_freeze_count()
+
+    try:
+        frozen = driver.run(main())
+    finally:
+        gc.unfreeze()  # this test process goes on
+    assert (frozen > 0) is own_process

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -284,9 +283,6 @@ def _execute(playbook, reports: list, *, headed, browser_path, time_scale, artif
                    "and tokens: keep the trace file private (it is written 0600) and do not attach it to public tickets.", err=True)
     listeners: list = ([] if quiet else [ConsoleReporter(hold_probes=True)]) + reports
     options = PLAYWRIGHT_OPTIONS.set({"connect": connect_options})
-    # What is loaded by now (the modules, the playbook) lives until the process ends: moved out
-    # of the collector's sight, no collection walks it again, the one at exit included (~40 ms).
-    gc.freeze()
     try:
         result = run_playbook(
             playbook,
