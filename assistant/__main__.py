@@ -25,11 +25,11 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     browser_first = args[:1] in (["run"], ["demo"]) and not {"-h", "--help"} & set(args)
-    if browser_first:  # Playwright's driver starts while click and the command load (assistant/browser/driver.py)
+    if browser_first:
         from assistant.browser import driver
-
-        driver.start_early(own_process=True)
     try:
+        if browser_first:  # Playwright's driver starts while click and the command load (assistant/browser/driver.py)
+            driver.start_early(own_process=True)
         from assistant.cli import main as cli_main
 
         cli_main(argv)

@@ -6,7 +6,7 @@ of starting another, and a command that ends without a run leaves no driver and 
 from __future__ import annotations
 
 import os
-import time
+import select
 from pathlib import Path
 
 import pytest
@@ -33,17 +33,17 @@ def drivers() -> dict[int, dict[str, str]]:
     return found
 
 
-def gone(pid: int) -> bool:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # polling another process's exit, not a schedule
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
+def gone(pid: int, seconds: float = 5) -> bool:
+    """Whether process `pid` has ended (within `seconds`): waits on its pidfd, which turns
+    readable as it exits, not on a timer."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    finally:
+        os.close(fd)
 
 
 def test_the_early_driver_starts_in_the_scratch_folder_and_a_discard_removes_both():

@@ -4,16 +4,16 @@ Each session's driver and browsers keep their temporary files in a scratch folde
 own (`new_scratch`, the driver's TMPDIR), removed with the session.
 
 Starting Playwright starts its Node.js driver: about 0.35 s in which this process only
-waits. `assistant run` and `demo` start it first (`start_early`), then read the playbook
-and import and build the run meanwhile; `run` runs the run on the loop the driver started
+waits. For `assistant run` and `demo`, the console script starts it first (`start_early`),
+and click, the command and the playbook load meanwhile; `run` runs the run on the loop the driver started
 on, and the run's BrowserSession takes the started driver (`take_early`) instead of
 starting one. A command that ends without a run (a playbook that does not load, a stop
 signal, a refused --in-place) stops the driver again and removes its folder
 (`discard_early`).
 
 Only the driver starts early, never a browser: nothing here can change what a run does,
-only when its first wait begins. Any other command or caller (the pytest plugin, watch,
-diagnose) never calls `start_early`, and `run` is then asyncio.run.
+only when its first wait begins. Any other command or caller (the pytest plugin, click's
+CliRunner, watch, diagnose) has no early driver, and `run` is then asyncio.run.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Loop steps to let Playwright's start reach its driver's spawn, which reads the environment
 # (TMPDIR among it): the spawn comes on the second step; the rest is margin.
-# tests/test_early_driver.py checks the driver got the scratch folder as its TMPDIR.
+# tests/test_driver_start.py checks the driver got the scratch folder as its TMPDIR.
 SPAWN_STEPS = 8
 
 
@@ -42,9 +42,8 @@ class _Early:
     runner: asyncio.Runner
     manager: Any  # playwright's PlaywrightContextManager
     task: asyncio.Task  # manager.start(): the started Playwright
-    scratch: str  # the session's scratch folder, the driver's TMPDIR
+    scratch: str | None  # the session's scratch folder, the driver's TMPDIR
     own_process: bool = False  # started by the console script: the process ends with the run
-    running: bool = False  # `run` is running (or ran) a coroutine on runner
     adopted: bool = False  # a BrowserSession owns manager, task and scratch
 
 
@@ -62,9 +61,9 @@ def start_early(own_process: bool = False) -> None:
         from playwright.async_api import async_playwright
     except ImportError:
         return
-    scratch = new_scratch()
-    runner, task = asyncio.Runner(), None
+    runner, task, scratch = asyncio.Runner(), None, None
     try:
+        scratch = new_scratch()
         loop = runner.get_loop()
         quiet_when_the_driver_goes(loop)
         manager = async_playwright()
@@ -82,7 +81,7 @@ def take_early() -> tuple[Any, asyncio.Task, str] | None:
     """For a BrowserSession starting on the early loop: (manager, start task, scratch folder),
     once; None otherwise (the session starts Playwright itself)."""
     early = _early
-    if early is None or early.adopted or not early.running:
+    if early is None or early.adopted:
         return None
     try:
         if asyncio.get_running_loop() is not early.runner.get_loop():
@@ -97,10 +96,9 @@ def run(coro):
     """asyncio.run(coro), on the early driver's loop when `start_early` started one (with the
     context of this moment, so context variables set since `start_early` hold)."""
     early = _early
-    if early is None or early.running:
+    if early is None:
         with asyncio.Runner() as runner:
             return _run_to_the_end(runner, coro)
-    early.running = True
     if early.own_process:
         # What is loaded by now (the modules, the playbook) lives until the process ends: out of
         # the collector's sight, no collection walks it again, the one at exit included (~40 ms).
@@ -149,7 +147,7 @@ def _close(early: _Early) -> None:
         log.debug("stopping the early Playwright driver: %s", exc)
     finally:
         early.runner.close()
-        if not early.adopted:
+        if not early.adopted and early.scratch:
             shutil.rmtree(early.scratch, ignore_errors=True)
 
 

@@ -44,22 +44,10 @@ from assistant.report.redact import redact
 @click.pass_context
 def run(ctx, playbook, variables, vars_file, site, url, in_place, yes, **options) -> None:
     """Run a playbook against a web chat."""
-    from assistant.browser import driver
-
-    try:
-        ctx.exit(_run(playbook, variables, vars_file, site, url, in_place, yes, options))
-    finally:
-        driver.discard_early()  # ended without a run (a run stops it itself): the driver goes
-
-
-def _run(playbook, variables, vars_file, site, url, in_place, yes, options) -> int:
     reports: list = []
     try:
         with stop_signals_held():  # made first and whole: a playbook that does not load, or a stop, still gets them
             reports = _reporters(options)
-        from assistant.browser import driver
-
-        driver.start_early()  # Playwright's driver starts while the playbook loads (assistant/browser/driver.py)
         from assistant.playbook import load_playbook, load_vars_file
 
         if site:
@@ -75,7 +63,7 @@ def _run(playbook, variables, vars_file, site, url, in_place, yes, options) -> i
     except KeyboardInterrupt:  # and SIGTERM/SIGHUP: stopped before the run began
         report_stop(reports, playbook)
         raise
-    return _execute(loaded, reports=reports, in_place=in_place, **options)
+    ctx.exit(_execute(loaded, reports=reports, in_place=in_place, **options))
 
 
 def _back_up_for_in_place(playbook, yes: bool) -> None:
@@ -114,14 +102,12 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     Starts the simulator in-process, runs playbooks/demo.yaml against it on the real
     5 s / 10 s / 30 s schedule and narrates what it sees.
     """
-    from assistant.browser import driver
     from assistant.playbook.resources import playbooks_dir
 
     reports: list = []
     try:
         with stop_signals_held():  # a stop now still gets every report
             reports = _reporters(options)
-        driver.start_early()  # Playwright's driver starts while the simulator does (assistant/browser/driver.py)
         from assistant.playbook import load_playbook
 
         with _simulator(scenario=scenario, busy_form=busy_form, lang=lang) as sim:
@@ -134,8 +120,6 @@ def demo(ctx, scenario, busy_form, lang, **options) -> None:
     except KeyboardInterrupt:  # and SIGTERM/SIGHUP: before the run began, the reports are still written
         report_stop(reports, playbooks_dir() / "demo.yaml")
         raise
-    finally:
-        driver.discard_early()  # ended without a run (a run stops it itself): the driver goes
     ctx.exit(code)
 
 
